@@ -1,0 +1,314 @@
+/**
+ * The JSON documents of an image: descriptors, manifests and indexes, decoded as containerd's Go
+ * code decodes them and encoded byte for byte as Go's `encoding/json` writes them.
+ *
+ * @module
+ */
+import { parseDigest } from "./digest.ts";
+import { InvalidArgumentError } from "./errors.ts";
+import {
+  decodeJson,
+  encodeString,
+  encodeStringList,
+  encodeStringMap,
+  GoJsonError,
+  PRESENT,
+  type Schema,
+} from "./go_json.ts";
+import { isIndexType, isManifestType, OCI_INDEX } from "./media_types.ts";
+import type { Platform } from "./platforms.ts";
+
+/** An OCI content descriptor: what a blob is, its digest and its size. */
+export interface Descriptor {
+  /** The media type of the referenced content. */
+  mediaType: string;
+  /** The digest of the content, `algorithm:hex`. */
+  digest: string;
+  /** The size of the content in bytes. */
+  size: number;
+  /** Alternative locations of the content (used by foreign layers). */
+  urls?: string[];
+  /** Arbitrary metadata. */
+  annotations?: Record<string, string>;
+  /** The content itself, base64, for small blobs. */
+  data?: string;
+  /** The platform the referenced manifest is for (in an index). */
+  platform?: Platform;
+  /** The type of an artifact, when the descriptor refers to one. */
+  artifactType?: string;
+}
+
+/** An image manifest (OCI or Docker schema 2), as far as the export needs it. */
+export interface Manifest {
+  /** The media type the manifest declares for itself, if any. */
+  mediaType?: string;
+  /** The image config. */
+  config: Descriptor;
+  /** The layers, in order. */
+  layers: Descriptor[];
+}
+
+/** An image index (OCI index or Docker manifest list), as far as the export needs it. */
+export interface Index {
+  /** The media type the index declares for itself, if any. */
+  mediaType?: string;
+  /** The manifests (or nested indexes) it lists. */
+  manifests: Descriptor[];
+}
+
+/** The annotation containerd uses for an image's full name. */
+export const ANNOTATION_IMAGE_NAME = "io.containerd.image.name";
+/** The OCI annotation for an image's reference name. */
+export const ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name";
+
+const STRING: Schema = { kind: "string" };
+const INT: Schema = { kind: "int" };
+const STRINGS: Schema = { kind: "array", of: STRING };
+const STRING_MAP: Schema = { kind: "map", of: STRING };
+const RAW: Schema = { kind: "raw" };
+
+const PLATFORM: Schema = {
+  kind: "struct",
+  nullable: true,
+  fields: {
+    architecture: STRING,
+    os: STRING,
+    "os.version": STRING,
+    "os.features": STRINGS,
+    variant: STRING,
+  },
+};
+
+const DESCRIPTOR: Schema = {
+  kind: "struct",
+  fields: {
+    mediaType: STRING,
+    digest: STRING,
+    size: INT,
+    urls: STRINGS,
+    annotations: STRING_MAP,
+    data: { kind: "bytes" },
+    platform: PLATFORM,
+    artifactType: STRING,
+  },
+};
+
+const DESCRIPTOR_POINTER: Schema = { ...DESCRIPTOR, nullable: true };
+const DESCRIPTORS: Schema = { kind: "array", of: DESCRIPTOR };
+
+const MANIFEST: Schema = {
+  kind: "struct",
+  fields: {
+    schemaVersion: INT,
+    mediaType: STRING,
+    artifactType: STRING,
+    config: DESCRIPTOR,
+    layers: DESCRIPTORS,
+    subject: DESCRIPTOR_POINTER,
+    annotations: STRING_MAP,
+  },
+};
+
+const INDEX: Schema = {
+  kind: "struct",
+  fields: {
+    schemaVersion: INT,
+    mediaType: STRING,
+    artifactType: STRING,
+    manifests: DESCRIPTORS,
+    subject: DESCRIPTOR_POINTER,
+    annotations: STRING_MAP,
+  },
+};
+
+/** containerd's `unknownDocument`: which kind of document a blob says it is. */
+const UNKNOWN_DOCUMENT: Schema = {
+  kind: "struct",
+  fields: { mediaType: STRING, config: RAW, layers: RAW, manifests: RAW, fsLayers: RAW },
+};
+
+type Fields = Record<string, unknown>;
+
+/** A problem with a document's content; the caller wraps it with the blob's identity. */
+export class DocumentError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "DocumentError";
+  }
+}
+
+function decode(bytes: Uint8Array, schema: Schema): Fields {
+  try {
+    return decodeJson(bytes, schema) as Fields;
+  } catch (error) {
+    if (error instanceof GoJsonError) throw new DocumentError(error.message);
+    throw error;
+  }
+}
+
+/**
+ * containerd's `validateMediaType`: refuses a document that claims, by its fields or its own
+ * `mediaType`, to be another kind than its descriptor's media type says (CVE-2021-41190), and
+ * Docker schema 1 manifests.
+ *
+ * @throws {DocumentError}
+ */
+export function checkDocumentKind(bytes: Uint8Array, mediaType: string): void {
+  const doc = decode(bytes, UNKNOWN_DOCUMENT);
+  const docType = typeof doc.mediaType === "string" ? doc.mediaType : "";
+  if (doc.fsLayers === PRESENT) throw new DocumentError("schema 1 manifests are not supported");
+  if (isManifestType(mediaType) && (doc.manifests === PRESENT || isIndexType(docType))) {
+    throw new DocumentError(`expected a manifest (${mediaType}) but found an index`);
+  }
+  if (
+    isIndexType(mediaType) &&
+    (doc.config === PRESENT || doc.layers === PRESENT || isManifestType(docType))
+  ) {
+    throw new DocumentError(`expected an index (${mediaType}) but found a manifest`);
+  }
+}
+
+/**
+ * Decodes a manifest as Go's `json.Unmarshal` into `ocispec.Manifest` would, then checks each
+ * descriptor's size.
+ *
+ * @throws {DocumentError}
+ */
+export function decodeManifest(bytes: Uint8Array): Manifest {
+  const fields = decode(bytes, MANIFEST);
+  return {
+    mediaType: fields.mediaType as string | undefined,
+    config: toDescriptor(fields.config, "config"),
+    layers: ((fields.layers ?? []) as unknown[]).map((d, i) => toDescriptor(d, `layers[${i}]`)),
+  };
+}
+
+/**
+ * Decodes an index as Go's `json.Unmarshal` into `ocispec.Index` would, then checks each
+ * descriptor's size.
+ *
+ * @throws {DocumentError}
+ */
+export function decodeIndex(bytes: Uint8Array): Index {
+  const fields = decode(bytes, INDEX);
+  return {
+    mediaType: fields.mediaType as string | undefined,
+    manifests: ((fields.manifests ?? []) as unknown[]).map((d, i) =>
+      toDescriptor(d, `manifests[${i}]`)
+    ),
+  };
+}
+
+/** Fills Go's zero values into a decoded descriptor and checks its size. */
+function toDescriptor(value: unknown, path: string): Descriptor {
+  const fields = (value ?? {}) as Fields;
+  const size = (fields.size ?? 0) as number;
+  if (size < 0) throw new DocumentError(`${path}.size: ${size} is negative`);
+  const descriptor: Descriptor = {
+    mediaType: (fields.mediaType ?? "") as string,
+    digest: (fields.digest ?? "") as string,
+    size,
+  };
+  for (const key of ["urls", "annotations", "data", "platform", "artifactType"] as const) {
+    if (fields[key] !== undefined) (descriptor as unknown as Fields)[key] = fields[key];
+  }
+  if (descriptor.platform) descriptor.platform = toPlatform(descriptor.platform);
+  return descriptor;
+}
+
+function toPlatform(value: unknown): Platform {
+  const fields = value as Fields;
+  const platform: Platform = {
+    architecture: (fields.architecture ?? "") as string,
+    os: (fields.os ?? "") as string,
+  };
+  for (const key of ["os.version", "os.features", "variant"] as const) {
+    if (fields[key] !== undefined) (platform as unknown as Fields)[key] = fields[key];
+  }
+  return platform;
+}
+
+/**
+ * Checks a descriptor given through the API: the same field types a JSON document must have, a
+ * valid digest, and a size that is a non-negative safe integer. Returns a clean copy.
+ *
+ * @throws {InvalidArgumentError}
+ */
+export function checkDescriptor(value: unknown, what = "descriptor"): Descriptor {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new InvalidArgumentError(`Invalid ${what}: expected an object`);
+  }
+  const size = (value as Fields).size;
+  if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
+    throw new InvalidArgumentError(
+      `Invalid ${what}: size must be a non-negative safe integer, got ${JSON.stringify(size)}`,
+    );
+  }
+  let fields: Fields;
+  try {
+    fields = decodeJson(new TextEncoder().encode(JSON.stringify(value)), DESCRIPTOR) as Fields;
+  } catch (error) {
+    throw new InvalidArgumentError(`Invalid ${what}: ${(error as Error).message}`);
+  }
+  try {
+    parseDigest(fields.digest);
+  } catch (error) {
+    throw new InvalidArgumentError(`Invalid ${what}: ${(error as Error).message}`);
+  }
+  return toDescriptor(fields, what);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding, byte for byte as Go's encoding/json writes these types.
+
+/** Encodes a platform as Go encodes `ocispec.Platform`. */
+export function encodePlatform(p: Platform): string {
+  let out = `{"architecture":${encodeString(p.architecture)},"os":${encodeString(p.os)}`;
+  if (p["os.version"]) out += `,"os.version":${encodeString(p["os.version"])}`;
+  if (p["os.features"]?.length) out += `,"os.features":${encodeStringList(p["os.features"])}`;
+  if (p.variant) out += `,"variant":${encodeString(p.variant)}`;
+  return out + "}";
+}
+
+/** Encodes a descriptor as Go encodes `ocispec.Descriptor`. */
+export function encodeDescriptor(d: Descriptor): string {
+  let out = `{"mediaType":${encodeString(d.mediaType)},"digest":${encodeString(d.digest)}` +
+    `,"size":${d.size}`;
+  if (d.urls?.length) out += `,"urls":${encodeStringList(d.urls)}`;
+  if (d.annotations && Object.keys(d.annotations).length > 0) {
+    out += `,"annotations":${encodeStringMap(d.annotations)}`;
+  }
+  if (d.data) out += `,"data":${encodeString(d.data)}`;
+  if (d.platform) out += `,"platform":${encodePlatform(d.platform)}`;
+  if (d.artifactType) out += `,"artifactType":${encodeString(d.artifactType)}`;
+  return out + "}";
+}
+
+/** The `index.json` containerd 2.x writes: schema version 2, the OCI index media type, the list. */
+export function encodeArchiveIndex(manifests: readonly Descriptor[]): string {
+  const list = manifests.length === 0 ? "null" : `[${manifests.map(encodeDescriptor).join(",")}]`;
+  return `{"schemaVersion":2,"mediaType":${encodeString(OCI_INDEX)},"manifests":${list}}`;
+}
+
+/** The `oci-layout` file. */
+export const OCI_LAYOUT = '{"imageLayoutVersion":"1.0.0"}';
+
+/** One entry of Docker's `manifest.json`. */
+export interface DockerManifestEntry {
+  /** Path of the config blob in the archive. */
+  config: string;
+  /** Familiar names (`name:tag`); `undefined` is written `null`. */
+  repoTags?: string[];
+  /** Paths of the layer blobs; `undefined` is written `null`. */
+  layers?: string[];
+}
+
+/** Encodes Docker's `manifest.json` as containerd writes it. */
+export function encodeDockerManifest(entries: readonly DockerManifestEntry[]): string {
+  return "[" +
+    entries.map((e) =>
+      `{"Config":${encodeString(e.config)},"RepoTags":${encodeStringList(e.repoTags)}` +
+      `,"Layers":${encodeStringList(e.layers)}}`
+    ).join(",") + "]";
+}

@@ -1,0 +1,267 @@
+/**
+ * JSON read and written the way Go's `encoding/json` does it, for the few shapes an image export
+ * touches. Reading is schema-driven and as strict as Go's `Unmarshal` into a struct: a value of
+ * the wrong type is an error, `null` leaves the zero value, unknown keys are ignored, and object
+ * keys match field names exactly or, failing that, case-insensitively. Writing follows Go's
+ * `Marshal`: no spaces, struct fields in declaration order, map keys sorted by byte order, and
+ * Go's string escaping.
+ *
+ * @module
+ */
+
+/** A decoding schema: the Go type a JSON value is unmarshalled into. */
+export type Schema =
+  | { kind: "string" }
+  | { kind: "int" }
+  | { kind: "bytes" }
+  | { kind: "raw" }
+  | { kind: "array"; of: Schema }
+  | { kind: "map"; of: Schema }
+  | { kind: "struct"; fields: Readonly<Record<string, Schema>>; nullable?: boolean };
+
+/** A decoding failure; `path` locates the value (for example `manifests[2].size`). */
+export class GoJsonError extends Error {
+  /** Where in the document the problem is. */
+  readonly path: string;
+  /** Creates the error. */
+  constructor(message: string, path: string) {
+    super(path ? `${path}: ${message}` : message);
+    this.name = "GoJsonError";
+    this.path = path;
+  }
+}
+
+/** A number as the document spells it, so integers can be told from `1.0` or `1e3`. */
+class SourceNumber {
+  constructor(readonly source: string) {}
+}
+
+/** Marks a key whose value is a raw, present JSON value (Go's `json.RawMessage`). */
+export const PRESENT: unique symbol = Symbol("present");
+
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/**
+ * Parses JSON bytes as Go's decoder would accept them (a byte-order mark is an error, as in Go) and
+ * decodes the value with a schema.
+ *
+ * @throws {GoJsonError} when the bytes are not JSON or a value does not fit the schema.
+ */
+export function decodeJson(bytes: Uint8Array, schema: Schema): unknown {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decoder.decode(bytes), keepNumberSource);
+  } catch (error) {
+    throw new GoJsonError(`invalid JSON (${(error as Error).message})`, "");
+  }
+  return decodeValue(parsed, schema, "");
+}
+
+function keepNumberSource(
+  this: unknown,
+  _key: string,
+  value: unknown,
+  context?: { source?: string },
+): unknown {
+  if (typeof value === "number") return new SourceNumber(context?.source ?? String(value));
+  return value;
+}
+
+function decodeValue(value: unknown, schema: Schema, path: string): unknown {
+  if (schema.kind === "raw") return PRESENT;
+  if (value === null) return undefined; // Go leaves the zero value
+  switch (schema.kind) {
+    case "string":
+      if (typeof value !== "string") throw typeError("a string", value, path);
+      return value;
+    case "int": {
+      if (!(value instanceof SourceNumber)) throw typeError("an integer", value, path);
+      if (!/^-?(0|[1-9][0-9]*)$/.test(value.source)) {
+        throw new GoJsonError(`number ${value.source} is not an integer`, path);
+      }
+      const number = Number(value.source);
+      if (!Number.isSafeInteger(number)) {
+        throw new GoJsonError(`number ${value.source} is out of range`, path);
+      }
+      return number;
+    }
+    case "bytes": {
+      if (typeof value !== "string") throw typeError("a base64 string", value, path);
+      return canonicalBase64(value, path);
+    }
+    case "array": {
+      if (!Array.isArray(value)) throw typeError("an array", value, path);
+      return value.map((item, i) => decodeElement(item, schema.of, `${path}[${i}]`));
+    }
+    case "map": {
+      if (!isPlainObject(value)) throw typeError("an object", value, path);
+      const out: Record<string, unknown> = Object.create(null);
+      for (const [key, item] of Object.entries(value)) {
+        out[key] = decodeElement(item, schema.of, joinPath(path, key));
+      }
+      return out;
+    }
+    case "struct": {
+      if (!isPlainObject(value)) throw typeError("an object", value, path);
+      const out: Record<string, unknown> = {};
+      for (const [key, item] of Object.entries(value)) {
+        const field = matchField(schema.fields, key);
+        if (field === undefined) continue;
+        const decoded = decodeValue(item, schema.fields[field], joinPath(path, key));
+        if (decoded !== undefined) out[field] = decoded; // null leaves what was there
+      }
+      return out;
+    }
+  }
+}
+
+/** Array and map elements: Go stores the zero value for `null`, not "absent". */
+function decodeElement(value: unknown, schema: Schema, path: string): unknown {
+  const decoded = decodeValue(value, schema, path);
+  if (decoded !== undefined) return decoded;
+  switch (schema.kind) {
+    case "string":
+    case "bytes":
+      return "";
+    case "int":
+      return 0;
+    case "struct":
+      return schema.nullable ? null : {};
+    default:
+      return null;
+  }
+}
+
+/** Go matches a key to a field exactly first, then case-insensitively (with Unicode folds). */
+function matchField(fields: Readonly<Record<string, Schema>>, key: string): string | undefined {
+  if (Object.hasOwn(fields, key)) return key;
+  const folded = foldKey(key);
+  for (const name of Object.keys(fields)) {
+    if (foldKey(name) === folded) return name;
+  }
+  return undefined;
+}
+
+function foldKey(key: string): string {
+  // Go's foldName: ASCII case folding plus the two non-ASCII runes that fold to ASCII letters.
+  return key.replace(
+    /[A-Z\u017f\u212a]/g,
+    (c) => c === "\u017f" ? "s" : c === "\u212a" ? "k" : c.toLowerCase(),
+  );
+}
+
+function canonicalBase64(value: string, path: string): string {
+  const compact = value.replace(/[\r\n]/g, "");
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(compact)) {
+    throw new GoJsonError("illegal base64 data", path);
+  }
+  // Go decodes leniently (ignoring stray low bits) and re-encodes canonically.
+  return btoa(atob(compact));
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    !(value instanceof SourceNumber);
+}
+
+function typeError(expected: string, value: unknown, path: string): GoJsonError {
+  return new GoJsonError(`expected ${expected}, found ${jsonKind(value)}`, path);
+}
+
+function jsonKind(value: unknown): string {
+  if (value instanceof SourceNumber) return `number ${value.source}`;
+  if (Array.isArray(value)) return "an array";
+  if (value === null) return "null";
+  if (typeof value === "object") return "an object";
+  if (typeof value === "string") return "a string";
+  return typeof value;
+}
+
+function joinPath(path: string, key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_.]*$/.test(key)
+    ? (path ? `${path}.${key}` : key)
+    : `${path}[${JSON.stringify(key)}]`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+const HEX = "0123456789abcdef";
+
+/**
+ * Encodes a string as Go's `json.Marshal` does: `<`, `>` and `&` as `\u003c` `\u003e` `\u0026`,
+ * U+2028 and U+2029 escaped, `\b \f \n \r \t` short forms, other control characters as `\u00XX`,
+ * a lone surrogate as `\ufffd`, everything else raw.
+ */
+export function encodeString(value: string): string {
+  let out = '"';
+  let start = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    let escape: string | undefined;
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c === 0x3c || c === 0x3e || c === 0x26) {
+      switch (c) {
+        case 0x22:
+          escape = '\\"';
+          break;
+        case 0x5c:
+          escape = "\\\\";
+          break;
+        case 0x08:
+          escape = "\\b";
+          break;
+        case 0x0c:
+          escape = "\\f";
+          break;
+        case 0x0a:
+          escape = "\\n";
+          break;
+        case 0x0d:
+          escape = "\\r";
+          break;
+        case 0x09:
+          escape = "\\t";
+          break;
+        default:
+          escape = "\\u00" + HEX[c >> 4] + HEX[c & 0xf];
+      }
+    } else if (c === 0x2028 || c === 0x2029) {
+      escape = c === 0x2028 ? "\\u2028" : "\\u2029";
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      const next = value.charCodeAt(i + 1);
+      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        i++; // a valid pair is written raw
+        continue;
+      }
+      escape = "\\ufffd";
+    }
+    if (escape !== undefined) {
+      out += value.slice(start, i) + escape;
+      start = i + 1;
+    }
+  }
+  return out + value.slice(start) + '"';
+}
+
+/** Compares strings by Unicode code point, which is the byte order of their UTF-8 forms. */
+export function compareCodePoints(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(i)!;
+    if (x !== y) return x < y ? -1 : 1;
+    i += x > 0xffff ? 2 : 1;
+  }
+  return (i < a.length ? 1 : 0) - (i < b.length ? 1 : 0);
+}
+
+/** Encodes a `map[string]string` as Go does: keys sorted by byte order. */
+export function encodeStringMap(map: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(map).sort(compareCodePoints);
+  return "{" + keys.map((k) => encodeString(k) + ":" + encodeString(map[k])).join(",") + "}";
+}
+
+/** Encodes a `[]string`; `undefined` is Go's nil slice, written `null`. */
+export function encodeStringList(list: readonly string[] | undefined): string {
+  return list === undefined ? "null" : "[" + list.map(encodeString).join(",") + "]";
+}

@@ -1,0 +1,464 @@
+/**
+ * The walk: which descriptors an export holds, and the tar records it is made of. This is
+ * containerd 2.x's `archive.Export` up to the point where it starts writing (`getRecords`,
+ * `images.Walk` with `ChildrenHandler`, `manifestsRecord`), with three additions: every JSON
+ * document is verified before it is parsed, the expansion of each document is memoized (a diamond of
+ * shared children costs linear time and nothing can loop), and each blob is looked up before the
+ * first byte is written, so a missing or wrong-size blob fails the export before any output.
+ *
+ * @module
+ */
+import {
+  type BlobOrigin,
+  capitalize,
+  type ContentProvider,
+  describeBlob,
+  readVerified,
+} from "./content.ts";
+import { blobPath, parseDigest } from "./digest.ts";
+import {
+  ANNOTATION_IMAGE_NAME,
+  checkDocumentKind,
+  decodeIndex,
+  decodeManifest,
+  type Descriptor,
+  type DockerManifestEntry,
+  DocumentError,
+  encodeArchiveIndex,
+  encodeDockerManifest,
+  OCI_LAYOUT,
+} from "./documents.ts";
+import {
+  InvalidArgumentError,
+  InvalidDigestError,
+  InvalidDocumentError,
+  NotFoundError,
+  OcipackError,
+  SizeMismatchError,
+} from "./errors.ts";
+import { compareCodePoints } from "./go_json.ts";
+import { isIndexType, isManifestType } from "./media_types.ts";
+import type { PlatformMatcher } from "./platforms.ts";
+import { familiarizeReference, isDigestOnlyReference } from "./reference.ts";
+
+/** How deep indexes may nest below a requested descriptor before the walk gives up. */
+export const MAX_WALK_DEPTH = 32;
+
+/** The options of the walk, resolved from the public export options. */
+export interface WalkOptions {
+  /** Selects an index's children; without one, every child goes in and none is selected. */
+  platform?: PlatformMatcher;
+  /** Children that do not match the platform still go in (but are not selected). */
+  allPlatforms?: boolean;
+  /** Leave out Docker's manifest.json. */
+  skipDockerManifest?: boolean;
+  /** Returns false for a blob that should be left out of `blobs/` (it stays in manifests). */
+  blobFilter?: (descriptor: Descriptor) => boolean;
+  /** Leave out absent manifests, and the children of a manifest with an absent child. */
+  skipMissing?: boolean;
+}
+
+/** A tar record whose body is in memory. */
+export interface FileRecord {
+  /** The record kind. */
+  kind: "file";
+  /** Path in the archive. */
+  name: string;
+  /** Permission bits. */
+  mode: number;
+  /** The body. */
+  bytes: Uint8Array;
+}
+
+/** A directory record. */
+export interface DirectoryRecord {
+  /** The record kind. */
+  kind: "directory";
+  /** Path in the archive, ending in `/`. */
+  name: string;
+  /** Permission bits. */
+  mode: number;
+}
+
+/** A blob record, streamed from the provider (or from verified bytes already read). */
+export interface BlobRecord {
+  /** The record kind. */
+  kind: "blob";
+  /** Path in the archive: `blobs/<algorithm>/<hex>`. */
+  name: string;
+  /** Permission bits. */
+  mode: number;
+  /** The blob's descriptor. */
+  descriptor: Descriptor;
+  /** Where the blob was reached from, for error messages. */
+  origin: BlobOrigin;
+  /** The verified bytes, for JSON documents the walk has already read. */
+  bytes?: Uint8Array;
+}
+
+/** One record of the archive. */
+export type ArchiveRecord = FileRecord | DirectoryRecord | BlobRecord;
+
+/** What the walk found: the archive's records, sorted and without repeated names. */
+export interface ArchivePlan {
+  /** The records in archive order. */
+  records: ArchiveRecord[];
+  /** The descriptors listed in the archive's index.json. */
+  manifests: Descriptor[];
+}
+
+type Children = Descriptor[] | "skip";
+
+const encoder = new TextEncoder();
+
+/** Computes an export's records. */
+export async function planArchive(
+  provider: ContentProvider,
+  requests: readonly Descriptor[],
+  options: WalkOptions = {},
+): Promise<ArchivePlan> {
+  return await new Walk(provider, options).run(requests);
+}
+
+class Walk {
+  readonly #provider: ContentProvider;
+  readonly #options: WalkOptions;
+  readonly #records: ArchiveRecord[] = [];
+  readonly #algorithms = new Set<string>();
+  /** Children of each expanded (media type, digest). */
+  readonly #expanded = new Map<string, Children>();
+  /** Verified bytes of each document read, by digest. */
+  readonly #documents = new Map<string, Uint8Array>();
+  /** Stored sizes of blobs already looked up, by digest. */
+  readonly #sizes = new Map<string, number>();
+
+  constructor(provider: ContentProvider, options: WalkOptions) {
+    this.#provider = provider;
+    this.#options = options;
+  }
+
+  async run(requests: readonly Descriptor[]): Promise<ArchivePlan> {
+    const options = this.#options;
+    const manifests: Descriptor[] = [];
+    for (const request of requests) {
+      // containerd 2.x drops a requested descriptor whose blob is absent (it fails to copy its
+      // distribution-source labels). We do that only under skipMissing; otherwise it is an error,
+      // raised by the walk below.
+      if (options.skipMissing && !(await this.#exists(request, { image: imageOf(request) }))) {
+        continue;
+      }
+      manifests.push(request);
+    }
+
+    /** manifest.json entries by manifest digest, in the order first requested. */
+    const dockerManifests = new Map<string, { manifest: Descriptor; names: string[] }>();
+    const resolvedIndexes = new Map<string, string>();
+    for (const desc of manifests) {
+      const origin: BlobOrigin = { image: imageOf(desc) };
+      const name = desc.annotations?.[ANNOTATION_IMAGE_NAME] ?? "";
+      if (isManifestType(desc.mediaType)) {
+        let entry = dockerManifests.get(desc.digest);
+        if (entry === undefined) {
+          await this.#visit(desc, { ...origin, role: "manifest" }, 0);
+          entry = { manifest: desc, names: [] };
+          dockerManifests.set(desc.digest, entry);
+        }
+        if (name !== "") entry.names.push(name);
+      } else if (isIndexType(desc.mediaType)) {
+        let selectedDigest = resolvedIndexes.get(desc.digest);
+        if (selectedDigest === undefined) {
+          selectedDigest = await this.#exportIndex(desc, { ...origin, role: "index" }, (first) => {
+            // containerd replaces any entry the manifest already had (names included).
+            dockerManifests.set(first.digest, { manifest: first, names: [] });
+          });
+          resolvedIndexes.set(desc.digest, selectedDigest);
+        }
+        if (selectedDigest !== "" && name !== "") {
+          dockerManifests.get(selectedDigest)!.names.push(name);
+        }
+      } else {
+        throw new InvalidArgumentError(
+          `Only manifests and indexes may be exported: ${describeBlob(desc, origin)} is ` +
+            `${JSON.stringify(desc.mediaType)}`,
+          { digest: desc.digest, image: origin.image },
+        );
+      }
+    }
+
+    const records = this.#records;
+    records.push(file("oci-layout", 0o444, OCI_LAYOUT));
+    records.push(file("index.json", 0o644, encodeArchiveIndex(manifests)));
+    if (!options.skipDockerManifest && dockerManifests.size > 0) {
+      const entries: DockerManifestEntry[] = [];
+      for (const { manifest, names } of dockerManifests.values()) {
+        entries.push(await this.#dockerManifestEntry(manifest, names));
+      }
+      records.push(file("manifest.json", 0o644, encodeDockerManifest(entries)));
+    }
+    if (this.#algorithms.size > 0) {
+      records.push({ kind: "directory", name: "blobs/", mode: 0o755 });
+      for (const algorithm of this.#algorithms) {
+        records.push({ kind: "directory", name: `blobs/${algorithm}/`, mode: 0o755 });
+      }
+    }
+    records.sort((a, b) => compareCodePoints(a.name, b.name));
+    const unique = records.filter((r, i) => i === 0 || r.name !== records[i - 1].name);
+    await this.#statRecords(unique);
+    return { records: unique, manifests };
+  }
+
+  /**
+   * A requested index: its blob, then each child the platform lets in. Returns the digest of the
+   * child that gets the manifest.json entry, or "" for none.
+   */
+  async #exportIndex(
+    desc: Descriptor,
+    origin: BlobOrigin,
+    select: (first: Descriptor) => void,
+  ): Promise<string> {
+    const options = this.#options;
+    this.#validate(desc, origin);
+    const bytes = await this.#document(desc, origin);
+    this.#addBlob(desc, origin, false);
+    const index = this.#parse(desc, origin, () => decodeIndex(bytes));
+    const selected: Descriptor[] = [];
+    for (const child of index.manifests) {
+      if (options.platform) {
+        if (child.platform === undefined || options.platform.match(child.platform)) {
+          selected.push(child);
+        } else if (!options.allPlatforms) {
+          continue;
+        }
+      }
+      await this.#visit(child, { image: origin.image, role: roleOf(child) }, 1);
+    }
+    if (selected.length > 0) {
+      const matcher = options.platform!;
+      selected.sort((a, b) => {
+        const less = (x: Descriptor, y: Descriptor) =>
+          x.platform !== undefined &&
+          (y.platform === undefined || matcher.less(x.platform, y.platform));
+        return less(a, b) ? -1 : less(b, a) ? 1 : 0;
+      });
+      select(selected[0]);
+      return selected[0].digest;
+    }
+    if (options.platform) {
+      throw new NotFoundError(
+        `No manifest found for the platform in ${describeBlob(desc, origin)}`,
+        { digest: desc.digest, image: origin.image },
+      );
+    }
+    return "";
+  }
+
+  /** containerd's `images.Walk` with `ChildrenHandler` and the export handler. */
+  async #visit(desc: Descriptor, origin: BlobOrigin, depth: number): Promise<void> {
+    if (depth > MAX_WALK_DEPTH) {
+      throw new InvalidDocumentError(
+        `${
+          capitalize(describeBlob(desc, origin))
+        } is nested more than ${MAX_WALK_DEPTH} levels deep`,
+        { digest: desc.digest, image: origin.image },
+      );
+    }
+    this.#validate(desc, origin);
+    const key = `${desc.mediaType}\0${desc.digest}`;
+    let children = this.#expanded.get(key);
+    const firstVisit = children === undefined;
+    if (children === undefined) {
+      children = await this.#children(desc, origin);
+      this.#expanded.set(key, children);
+    }
+    if (children === "skip") return;
+    this.#addBlob(desc, origin, true);
+    if (!firstVisit) return; // its children were walked the first time, from the same bytes
+    const manifest = isManifestType(desc.mediaType);
+    for (const [i, child] of children.entries()) {
+      const role = manifest ? (i === 0 ? "config" : "layer") : roleOf(child);
+      await this.#visit(child, { image: origin.image, role }, depth + 1);
+    }
+  }
+
+  /** containerd's `images.Children`, or the skip-missing handler wrapped around it. */
+  async #children(desc: Descriptor, origin: BlobOrigin): Promise<Children> {
+    const manifest = isManifestType(desc.mediaType);
+    if (!manifest && !isIndexType(desc.mediaType)) return [];
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.#document(desc, origin);
+    } catch (error) {
+      if (manifest && this.#options.skipMissing && error instanceof NotFoundError) return "skip";
+      throw error;
+    }
+    this.#parse(desc, origin, () => checkDocumentKind(bytes, desc.mediaType));
+    if (!manifest) return this.#parse(desc, origin, () => decodeIndex(bytes).manifests);
+    const { config, layers } = this.#parse(desc, origin, () => decodeManifest(bytes));
+    const children = [config, ...layers];
+    if (this.#options.skipMissing) {
+      for (const [i, child] of children.entries()) {
+        this.#validate(child, { image: origin.image, role: i === 0 ? "config" : "layer" });
+        if (!(await this.#exists(child, origin))) return [];
+      }
+    }
+    return children;
+  }
+
+  /** One manifest.json entry, from the manifest's verified bytes. */
+  async #dockerManifestEntry(
+    desc: Descriptor,
+    names: readonly string[],
+  ): Promise<DockerManifestEntry> {
+    const origin: BlobOrigin = { image: names[0] ?? desc.digest, role: "manifest" };
+    const bytes = await this.#document(desc, origin);
+    const manifest = this.#parse(desc, origin, () => decodeManifest(bytes));
+    const path = (d: Descriptor, role: string) => {
+      this.#validate(d, { image: origin.image, role });
+      return blobPath(d.digest);
+    };
+    const repoTags: string[] = [];
+    for (const name of names) {
+      // containerd writes digest-only names too, but docker load rejects them ("invalid tag").
+      if (isDigestOnlyReference(name)) continue;
+      repoTags.push(familiarizeReference(name));
+    }
+    return {
+      config: path(manifest.config, "config"),
+      repoTags: repoTags.length > 0 ? repoTags : undefined,
+      layers: manifest.layers.length > 0
+        ? manifest.layers.map((layer) => path(layer, "layer"))
+        : undefined,
+    };
+  }
+
+  /** The export handler: a blob record (unless filtered out) and its algorithm's directory. */
+  #addBlob(desc: Descriptor, origin: BlobOrigin, registerAlgorithm: boolean): void {
+    const { algorithm } = parseDigest(desc.digest);
+    if (registerAlgorithm) this.#algorithms.add(algorithm);
+    if (this.#options.blobFilter && !this.#options.blobFilter(desc)) return;
+    this.#records.push({
+      kind: "blob",
+      name: blobPath(desc.digest),
+      mode: 0o444,
+      descriptor: desc,
+      origin,
+      bytes: this.#documents.get(desc.digest),
+    });
+  }
+
+  /** Reads, verifies and caches a JSON document. */
+  async #document(desc: Descriptor, origin: BlobOrigin): Promise<Uint8Array> {
+    const cached = this.#documents.get(desc.digest);
+    if (cached !== undefined) {
+      if (cached.length !== desc.size) throw sizeMismatch(desc, origin, cached.length);
+      return cached;
+    }
+    const bytes = await withOrigin(readVerified(this.#provider, desc, origin), desc, origin);
+    this.#documents.set(desc.digest, bytes);
+    return bytes;
+  }
+
+  /** Whether a blob is present (content.Exists); a present blob of the wrong size is an error. */
+  async #exists(desc: Descriptor, origin: BlobOrigin): Promise<boolean> {
+    try {
+      await this.#storedSize(desc, origin);
+      return true;
+    } catch (error) {
+      if (error instanceof NotFoundError) return false;
+      throw error;
+    }
+  }
+
+  async #storedSize(desc: Descriptor, origin: BlobOrigin): Promise<number> {
+    this.#validate(desc, origin);
+    let size = this.#sizes.get(desc.digest);
+    if (size === undefined) {
+      size = (await withOrigin(this.#provider.stat(desc), desc, origin)).size;
+      this.#sizes.set(desc.digest, size);
+    }
+    if (size !== desc.size) throw sizeMismatch(desc, origin, size);
+    return size;
+  }
+
+  /** Looks up every blob record that will be streamed from the provider. */
+  async #statRecords(records: readonly ArchiveRecord[]): Promise<void> {
+    for (const record of records) {
+      if (record.kind === "blob" && record.bytes === undefined) {
+        await this.#storedSize(record.descriptor, record.origin);
+      }
+    }
+  }
+
+  #validate(desc: Descriptor, origin: BlobOrigin): void {
+    try {
+      parseDigest(desc.digest);
+    } catch (error) {
+      if (!(error instanceof InvalidDigestError)) throw error;
+      const of = origin.image === undefined ? "" : ` of image ${origin.image}`;
+      throw new InvalidDigestError(`${error.message} (${origin.role ?? "blob"}${of})`, {
+        digest: desc.digest,
+        image: origin.image,
+      });
+    }
+  }
+
+  #parse<T>(desc: Descriptor, origin: BlobOrigin, parse: () => T): T {
+    try {
+      return parse();
+    } catch (error) {
+      if (!(error instanceof DocumentError)) throw error;
+      throw new InvalidDocumentError(
+        `Invalid ${describeBlob(desc, origin)}: ${error.message}`,
+        { digest: desc.digest, image: origin.image },
+      );
+    }
+  }
+}
+
+function file(name: string, mode: number, text: string): FileRecord {
+  return { kind: "file", name, mode, bytes: encoder.encode(text) };
+}
+
+/** The label errors use for a requested descriptor: its image name, else its digest. */
+function imageOf(desc: Descriptor): string {
+  return desc.annotations?.[ANNOTATION_IMAGE_NAME] || desc.digest;
+}
+
+function roleOf(desc: Descriptor): string {
+  if (isManifestType(desc.mediaType)) return "manifest";
+  if (isIndexType(desc.mediaType)) return "index";
+  return "blob";
+}
+
+function sizeMismatch(desc: Descriptor, origin: BlobOrigin, actual: number): SizeMismatchError {
+  return new SizeMismatchError(
+    `${capitalize(describeBlob(desc, origin))} is ${actual} bytes, but its descriptor says ` +
+      `${desc.size}`,
+    desc.size,
+    actual,
+    { digest: desc.digest, image: origin.image },
+  );
+}
+
+/**
+ * Adds where a blob was reached from to a provider's error, which names only the blob
+ * (`Blob sha256:... not found` becomes `Layer sha256:... of image x not found`).
+ */
+async function withOrigin<T>(
+  promise: Promise<T>,
+  desc: Descriptor,
+  origin: BlobOrigin,
+): Promise<T> {
+  try {
+    return await promise;
+  } catch (error) {
+    if (error instanceof OcipackError && error.image === undefined && origin.image !== undefined) {
+      const prefix = `Blob ${desc.digest}`;
+      error.message = error.message.startsWith(prefix)
+        ? capitalize(describeBlob(desc, origin)) + error.message.slice(prefix.length)
+        : `${error.message} (${describeBlob(desc, origin)})`;
+      (error as { image?: string }).image = origin.image;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * ocipack streams container images out of a content store into an image archive that
+ * `docker load`, `podman load`, `ctr images import` and `skopeo` accept: an OCI image layout with
+ * Docker's `manifest.json`, byte-identical to what containerd 2.x's exporter (`ctr images export`)
+ * writes for the same content and options.
+ *
+ * The archive comes back as a `ReadableStream<Uint8Array>`; blobs are read from the store as the
+ * stream is read, and every blob's digest and size are verified on the way through.
+ *
+ * @example Export an image from an OCI layout directory to a file
+ * ```ts ignore
+ * import { exportArchive, openLayout } from "./mod.ts";
+ *
+ * const store = await openLayout("testdata/store");
+ * using file = await Deno.open("hello.tar", { write: true, create: true, truncate: true });
+ * await exportArchive(store, { images: ["docker.io/library/hello:oci"] }).pipeTo(file.writable);
+ * ```
+ *
+ * @module
+ */
+
+export {
+  exportArchive,
+  type ExportOptions,
+  type ExportProgress,
+  type ManifestRequest,
+  type PlatformOption,
+} from "./lib/exporter.ts";
+export { Layout, MAX_STORE_INDEX_SIZE, openLayout } from "./lib/layout.ts";
+export {
+  type BlobInfo,
+  type ContentProvider,
+  type Image,
+  type ImageStore,
+  MAX_DOCUMENT_SIZE,
+  type OpenedBlob,
+} from "./lib/content.ts";
+export type { Descriptor } from "./lib/documents.ts";
+export {
+  defaultStrict,
+  formatPlatform,
+  hostPlatform,
+  only,
+  ordered,
+  parsePlatform,
+  type Platform,
+  type PlatformMatcher,
+} from "./lib/platforms.ts";
+export {
+  DigestMismatchError,
+  type ErrorContext,
+  InvalidArgumentError,
+  InvalidDigestError,
+  InvalidDocumentError,
+  NotFoundError,
+  OcipackError,
+  SizeMismatchError,
+} from "./lib/errors.ts";

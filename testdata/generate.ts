@@ -277,18 +277,21 @@ async function main(): Promise<void> {
   await store.write(new URL("store/", here));
 
   // ---- partial/ ----
+  // Its own base layer, so none of its blobs is shared with store/ (tests import both stores
+  // into one containerd, whose content store would otherwise hold the "absent" blobs).
+  const partialBase = layerTar({ "bin/hello": "#!/bin/sh\necho partial copy\n" });
   const partial = new StoreBuilder();
-  const pAmd64 = withPlatform(ociImage(partial, AMD64, base), AMD64);
-  const pArm64 = withPlatform(ociImage(partial, ARM64, base), ARM64);
+  const pAmd64 = withPlatform(ociImage(partial, AMD64, partialBase), AMD64);
+  const pArm64 = withPlatform(ociImage(partial, ARM64, partialBase), ARM64);
   const armOwn = layerTar({ "etc/armv7": "only the manifest and config of arm/v7 are here\n" });
-  const armConfig = partial.json(OCI_CONFIG, config(ARMV7, [base, armOwn], "armv7"));
+  const armConfig = partial.json(OCI_CONFIG, config(ARMV7, [partialBase, armOwn], "armv7"));
   const armLayer = partial.add(OCI_LAYER_GZIP, gzipSync(armOwn, { level: 9 }));
   const pArmV7 = withPlatform(
     partial.json(OCI_MANIFEST, {
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,
       config: armConfig,
-      layers: [partial.add(OCI_LAYER, base), armLayer],
+      layers: [partial.add(OCI_LAYER, partialBase), armLayer],
     }),
     ARMV7,
   );

@@ -64,7 +64,7 @@ export function parseDigest(value: unknown): ParsedDigest {
 }
 
 /** Whether a value is a valid digest, as {@linkcode parseDigest} decides. */
-export function isDigest(value: unknown): value is string {
+export function isDigest(value: unknown): boolean {
   try {
     parseDigest(value);
     return true;

@@ -4,9 +4,10 @@
  *
  * @module
  */
-import { parseDigest } from "./digest.ts";
+import { describe, parseDigest } from "./digest.ts";
 import { InvalidArgumentError } from "./errors.ts";
 import {
+  canonicalBase64,
   decodeJson,
   encodeString,
   encodeStringList,
@@ -63,6 +64,7 @@ export const ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name";
 
 const STRING: Schema = { kind: "string" };
 const INT: Schema = { kind: "int" };
+const INT64: Schema = { kind: "int64" };
 const STRINGS: Schema = { kind: "array", of: STRING };
 const STRING_MAP: Schema = { kind: "map", of: STRING };
 const RAW: Schema = { kind: "raw" };
@@ -99,7 +101,7 @@ const DESCRIPTORS: Schema = { kind: "array", of: DESCRIPTOR };
 const MANIFEST: Schema = {
   kind: "struct",
   fields: {
-    schemaVersion: INT,
+    schemaVersion: INT64,
     mediaType: STRING,
     artifactType: STRING,
     config: DESCRIPTOR,
@@ -112,7 +114,7 @@ const MANIFEST: Schema = {
 const INDEX: Schema = {
   kind: "struct",
   fields: {
-    schemaVersion: INT,
+    schemaVersion: INT64,
     mediaType: STRING,
     artifactType: STRING,
     manifests: DESCRIPTORS,
@@ -230,33 +232,80 @@ function toPlatform(value: unknown): Platform {
 }
 
 /**
- * Checks a descriptor given through the API: the same field types a JSON document must have, a
- * valid digest, and a size that is a non-negative safe integer. Returns a clean copy.
+ * Checks a descriptor given through the API: each field of the type a JSON document would give
+ * it, a valid digest, and a size that is a non-negative safe integer. Returns a clean copy holding
+ * only the descriptor's fields.
  *
  * @throws {InvalidArgumentError}
  */
 export function checkDescriptor(value: unknown, what = "descriptor"): Descriptor {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new InvalidArgumentError(`Invalid ${what}: expected an object`);
+  const fail = (why: string) => new InvalidArgumentError(`Invalid ${what}: ${why}`);
+  if (!isObject(value)) throw fail("expected an object");
+  const { mediaType, digest, size } = value;
+  if (typeof mediaType !== "string") throw fail(`mediaType must be a string`);
+  try {
+    parseDigest(digest);
+  } catch (error) {
+    throw fail((error as Error).message);
   }
-  const size = (value as Fields).size;
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
-    throw new InvalidArgumentError(
-      `Invalid ${what}: size must be a non-negative safe integer, got ${JSON.stringify(size)}`,
-    );
+    throw fail(`size must be a non-negative safe integer, got ${describe(size)}`);
   }
-  let fields: Fields;
-  try {
-    fields = decodeJson(new TextEncoder().encode(JSON.stringify(value)), DESCRIPTOR) as Fields;
-  } catch (error) {
-    throw new InvalidArgumentError(`Invalid ${what}: ${(error as Error).message}`);
+  const descriptor: Descriptor = { mediaType, digest: digest as string, size };
+  if (value.urls !== undefined) descriptor.urls = strings(value.urls, "urls", fail);
+  if (value.annotations !== undefined) {
+    if (!isObject(value.annotations)) throw fail("annotations must be an object of strings");
+    const entries = Object.entries(value.annotations);
+    if (entries.some(([, v]) => typeof v !== "string")) {
+      throw fail("annotations must be an object of strings");
+    }
+    descriptor.annotations = Object.fromEntries(entries) as Record<string, string>;
   }
-  try {
-    parseDigest(fields.digest);
-  } catch (error) {
-    throw new InvalidArgumentError(`Invalid ${what}: ${(error as Error).message}`);
+  if (value.data !== undefined) {
+    try {
+      descriptor.data = canonicalBase64(value.data as string);
+    } catch {
+      throw fail("data must be a base64 string");
+    }
   }
-  return toDescriptor(fields, what);
+  if (value.platform !== undefined) descriptor.platform = checkPlatform(value.platform, fail);
+  if (value.artifactType !== undefined) {
+    if (typeof value.artifactType !== "string") throw fail("artifactType must be a string");
+    descriptor.artifactType = value.artifactType;
+  }
+  return descriptor;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function strings(value: unknown, name: string, fail: (why: string) => Error): string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
+    throw fail(`${name} must be a list of strings`);
+  }
+  return [...value];
+}
+
+function checkPlatform(value: unknown, fail: (why: string) => Error): Platform {
+  if (!isObject(value)) throw fail("platform must be an object");
+  const { os, architecture, variant } = value;
+  if (typeof os !== "string" || typeof architecture !== "string") {
+    throw fail("platform needs os and architecture strings");
+  }
+  const platform: Platform = { architecture, os };
+  if (value["os.version"] !== undefined) {
+    if (typeof value["os.version"] !== "string") throw fail("platform os.version must be a string");
+    platform["os.version"] = value["os.version"];
+  }
+  if (value["os.features"] !== undefined) {
+    platform["os.features"] = strings(value["os.features"], "platform os.features", fail);
+  }
+  if (variant !== undefined) {
+    if (typeof variant !== "string") throw fail("platform variant must be a string");
+    platform.variant = variant;
+  }
+  return platform;
 }
 
 // ---------------------------------------------------------------------------------------------

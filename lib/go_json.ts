@@ -13,6 +13,7 @@
 export type Schema =
   | { kind: "string" }
   | { kind: "int" }
+  | { kind: "int64" }
   | { kind: "bytes" }
   | { kind: "raw" }
   | { kind: "array"; of: Schema }
@@ -39,22 +40,75 @@ class SourceNumber {
 /** Marks a key whose value is a raw, present JSON value (Go's `json.RawMessage`). */
 export const PRESENT: unique symbol = Symbol("present");
 
-const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+const strictDecoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
 
 /**
  * Parses JSON bytes as Go's decoder would accept them (a byte-order mark is an error, as in Go) and
- * decodes the value with a schema.
+ * decodes the value with a schema. A top-level `null` gives the schema's zero value, as in Go.
  *
  * @throws {GoJsonError} when the bytes are not JSON or a value does not fit the schema.
  */
 export function decodeJson(bytes: Uint8Array, schema: Schema): unknown {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(decoder.decode(bytes), keepNumberSource);
+    parsed = JSON.parse(decodeUtf8(bytes), keepNumberSource);
   } catch (error) {
     throw new GoJsonError(`invalid JSON (${(error as Error).message})`, "");
   }
-  return decodeValue(parsed, schema, "");
+  return decodeElement(parsed, schema, "");
+}
+
+/**
+ * UTF-8 to a string as Go reads it: each byte of an invalid sequence becomes one U+FFFD (where a
+ * WHATWG decoder would replace a whole truncated sequence with one).
+ */
+function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return strictDecoder.decode(bytes);
+  } catch {
+    // fall through: the slow path below handles invalid input
+  }
+  const out: number[] = [];
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i];
+    const [length, low, high] = b < 0x80
+      ? [1, 0, 0]
+      : b >= 0xc2 && b <= 0xdf
+      ? [2, 0x80, 0xbf]
+      : b === 0xe0
+      ? [3, 0xa0, 0xbf]
+      : b === 0xed
+      ? [3, 0x80, 0x9f]
+      : b >= 0xe1 && b <= 0xef
+      ? [3, 0x80, 0xbf]
+      : b === 0xf0
+      ? [4, 0x90, 0xbf]
+      : b === 0xf4
+      ? [4, 0x80, 0x8f]
+      : b >= 0xf1 && b <= 0xf3
+      ? [4, 0x80, 0xbf]
+      : [0, 0, 0];
+    let valid = length > 0 && i + length <= bytes.length;
+    for (let k = 1; valid && k < length; k++) {
+      const c = bytes[i + k];
+      valid = k === 1 ? c >= low && c <= high : c >= 0x80 && c <= 0xbf;
+    }
+    if (!valid) {
+      out.push(0xfffd);
+      i++;
+      continue;
+    }
+    let code = length === 1 ? b : b & (0xff >> (length + 1));
+    for (let k = 1; k < length; k++) code = (code << 6) | (bytes[i + k] & 0x3f);
+    out.push(code);
+    i += length;
+  }
+  let text = "";
+  for (let k = 0; k < out.length; k += 8192) {
+    text += String.fromCodePoint(...out.slice(k, k + 8192));
+  }
+  return text;
 }
 
 function keepNumberSource(
@@ -73,19 +127,26 @@ function decodeValue(value: unknown, schema: Schema, path: string): unknown {
   switch (schema.kind) {
     case "string":
       if (typeof value !== "string") throw typeError("a string", value, path);
-      return value;
-    case "int": {
+      return goString(value);
+    case "int":
+    case "int64": {
       if (!(value instanceof SourceNumber)) throw typeError("an integer", value, path);
       if (!/^-?(0|[1-9][0-9]*)$/.test(value.source)) {
         throw new GoJsonError(`number ${value.source} is not an integer`, path);
       }
+      const big = BigInt(value.source);
+      if (big > 9223372036854775807n || big < -9223372036854775808n) {
+        throw new GoJsonError(`number ${value.source} overflows a 64-bit integer`, path);
+      }
       const number = Number(value.source);
-      if (!Number.isSafeInteger(number)) {
+      // Sizes must be exact: beyond 2^53 a JavaScript number cannot hold them.
+      if (schema.kind === "int" && !Number.isSafeInteger(number)) {
         throw new GoJsonError(`number ${value.source} is out of range`, path);
       }
       return number;
     }
     case "bytes": {
+      if (Array.isArray(value)) return base64OfArray(value, path);
       if (typeof value !== "string") throw typeError("a base64 string", value, path);
       return canonicalBase64(value, path);
     }
@@ -95,17 +156,18 @@ function decodeValue(value: unknown, schema: Schema, path: string): unknown {
     }
     case "map": {
       if (!isPlainObject(value)) throw typeError("an object", value, path);
-      const out: Record<string, unknown> = Object.create(null);
-      for (const [key, item] of Object.entries(value)) {
-        out[key] = decodeElement(item, schema.of, joinPath(path, key));
-      }
-      return out;
+      // Object.fromEntries makes own properties even of keys such as "__proto__".
+      return Object.fromEntries(
+        Object.entries(value).map((
+          [key, item],
+        ) => [goString(key), decodeElement(item, schema.of, joinPath(path, key))]),
+      );
     }
     case "struct": {
       if (!isPlainObject(value)) throw typeError("an object", value, path);
       const out: Record<string, unknown> = {};
       for (const [key, item] of Object.entries(value)) {
-        const field = matchField(schema.fields, key);
+        const field = matchField(schema.fields, goString(key));
         if (field === undefined) continue;
         const decoded = decodeValue(item, schema.fields[field], joinPath(path, key));
         if (decoded !== undefined) out[field] = decoded; // null leaves what was there
@@ -113,6 +175,28 @@ function decodeValue(value: unknown, schema: Schema, path: string): unknown {
       return out;
     }
   }
+}
+
+/** Go decodes a lone surrogate escape (`\ud800`) to U+FFFD. */
+function goString(value: string): string {
+  return value.isWellFormed() ? value : value.toWellFormed();
+}
+
+/** Go decodes a JSON array of numbers 0..255 into a []byte too. */
+function base64OfArray(items: unknown[], path: string): string {
+  let binary = "";
+  for (const [i, item] of items.entries()) {
+    if (item === null) {
+      binary += "\0";
+      continue;
+    }
+    const n = item instanceof SourceNumber && /^(0|[1-9][0-9]*)$/.test(item.source)
+      ? Number(item.source)
+      : NaN;
+    if (!(n <= 255)) throw typeError("a byte (0..255)", item, `${path}[${i}]`);
+    binary += String.fromCharCode(n);
+  }
+  return btoa(binary);
 }
 
 /** Array and map elements: Go stores the zero value for `null`, not "absent". */
@@ -124,6 +208,7 @@ function decodeElement(value: unknown, schema: Schema, path: string): unknown {
     case "bytes":
       return "";
     case "int":
+    case "int64":
       return 0;
     case "struct":
       return schema.nullable ? null : {};
@@ -150,7 +235,8 @@ function foldKey(key: string): string {
   );
 }
 
-function canonicalBase64(value: string, path: string): string {
+/** Go's reading of a base64 `[]byte`: padded standard alphabet, newlines ignored, re-encoded. */
+export function canonicalBase64(value: string, path = ""): string {
   const compact = value.replace(/[\r\n]/g, "");
   if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(compact)) {
     throw new GoJsonError("illegal base64 data", path);

@@ -16,6 +16,15 @@ export interface ErrorContext {
   cause?: unknown;
 }
 
+/** Escapes control characters, so a message stays on one line whatever it quotes. */
+export function oneLine(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => {
+    const escapes: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+    return escapes[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+  });
+}
+
 /** The base class of every error ocipack raises on purpose. */
 export class OcipackError extends Error {
   /** The digest of the blob the error concerns, when there is one. */
@@ -23,9 +32,12 @@ export class OcipackError extends Error {
   /** The requested image the blob was reached from, when known. */
   readonly image?: string;
 
-  /** Creates an error with a one-line message and optional context. */
+  /**
+   * Creates an error with optional context. The message is kept to one line: control characters
+   * (which names, annotations and parser messages quoting a document may carry) are escaped.
+   */
   constructor(message: string, context: ErrorContext = {}) {
-    super(message, context.cause === undefined ? undefined : { cause: context.cause });
+    super(oneLine(message), context.cause === undefined ? undefined : { cause: context.cause });
     this.name = new.target.name;
     this.digest = context.digest;
     this.image = context.image;

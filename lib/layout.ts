@@ -35,11 +35,13 @@ const VERIFY_CHUNK = 1024 * 1024;
 export class Layout implements ContentProvider, ImageStore {
   /** The store's root directory. */
   readonly root: string;
+  readonly #realRoot: string;
   readonly #images: readonly Image[];
 
   /** Use {@linkcode openLayout} rather than this constructor. */
-  constructor(root: string, images: readonly Image[]) {
+  constructor(root: string, images: readonly Image[], realRoot: string = root) {
     this.root = root;
+    this.#realRoot = realRoot;
     this.#images = images;
   }
 
@@ -65,19 +67,20 @@ export class Layout implements ContentProvider, ImageStore {
   }
 
   /**
-   * Opens a blob. A blob stored as a symbolic link is verified in full (size and digest) through
-   * the opened file before it is handed out, so a link cannot smuggle another file's bytes into
-   * an archive.
+   * Opens a blob. A blob that is a symbolic link, or that lies outside the store once links in
+   * its path are followed, is verified in full (size and digest) through the opened file before
+   * it is handed out, so a link cannot smuggle another file's bytes into an archive.
    */
   async open(descriptor: Descriptor): Promise<OpenedBlob> {
     const path = this.#blobPath(descriptor);
-    const link = await isSymlink(path, descriptor);
+    const link = await fs(descriptor, () => Deno.lstat(path));
     await statBlob(path, descriptor); // refuse FIFOs and devices before open() can block on them
-    const file = await openFile(path, descriptor);
+    const real = await fs(descriptor, () => Deno.realPath(path));
+    const file = await fs(descriptor, () => Deno.open(path, { read: true }));
     try {
       const info = await file.stat();
       if (!info.isFile) throw notRegular(descriptor);
-      if (link) {
+      if (link.isSymlink || !real.startsWith(this.#realRoot + "/")) {
         await verifyFile(file, descriptor);
         await file.seek(0, Deno.SeekMode.Start);
       }
@@ -104,9 +107,16 @@ export class Layout implements ContentProvider, ImageStore {
  * @throws {InvalidDocumentError} when `index.json` is not a valid OCI index.
  */
 export async function openLayout(dir: string | URL): Promise<Layout> {
-  const root = typeof dir === "string" ? dir : fileURLToPath(dir);
-  if (typeof root !== "string" || root === "") {
-    throw new InvalidArgumentError("Store directory must be a non-empty path or a file: URL");
+  let root: string;
+  if (dir instanceof URL) {
+    if (dir.protocol !== "file:") {
+      throw new InvalidArgumentError(`Store must be a directory path or a file: URL, not ${dir}`);
+    }
+    root = fileURLToPath(dir);
+  } else if (typeof dir === "string" && dir !== "") {
+    root = dir;
+  } else {
+    throw new InvalidArgumentError("Store must be a non-empty directory path or a file: URL");
   }
   const trimmed = root.length > 1 ? root.replace(/\/+$/, "") : root;
   const hasBlobs = await isDirectory(`${trimmed}/blobs`);
@@ -116,7 +126,8 @@ export async function openLayout(dir: string | URL): Promise<Layout> {
       `${root} is not an OCI layout or containerd content store: it has no blobs/ or index.json`,
     );
   }
-  const images: Image[] = [];
+  // Names from index.json; a name given twice means its last entry, as after containerd's import.
+  const images = new Map<string, Image>();
   if (indexBytes !== undefined) {
     let manifests: Descriptor[];
     try {
@@ -128,16 +139,13 @@ export async function openLayout(dir: string | URL): Promise<Layout> {
         { cause: error },
       );
     }
-    const seen = new Set<string>();
     for (const target of manifests) {
       const name = target.annotations?.[ANNOTATION_IMAGE_NAME] ||
         target.annotations?.[ANNOTATION_REF_NAME];
-      if (!name || seen.has(name)) continue;
-      seen.add(name);
-      images.push({ name, target });
+      if (name) images.set(name, { name, target });
     }
   }
-  return new Layout(trimmed, images);
+  return new Layout(trimmed, [...images.values()], await Deno.realPath(trimmed));
 }
 
 function cloneImage(image: Image): Image {
@@ -151,41 +159,32 @@ function notRegular(descriptor: Descriptor): InvalidDocumentError {
   );
 }
 
-function notFound(descriptor: Descriptor, cause: unknown): NotFoundError {
-  return new NotFoundError(`Blob ${descriptor.digest} not found`, {
-    digest: descriptor.digest,
-    cause,
-  });
+/**
+ * Runs a filesystem call for a blob, turning its errors into ocipack's: an absent blob is a
+ * NotFoundError; one that cannot be read (a link loop, no permission) an InvalidDocumentError.
+ */
+async function fs<T>(descriptor: Descriptor, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const context = { digest: descriptor.digest, cause: error };
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      throw new NotFoundError(`Blob ${descriptor.digest} not found`, context);
+    }
+    if (error instanceof Error && error.name in Deno.errors) {
+      throw new InvalidDocumentError(
+        `Blob ${descriptor.digest} cannot be read: ${error.message}`,
+        context,
+      );
+    }
+    throw error;
+  }
 }
 
 async function statBlob(path: string, descriptor: Descriptor): Promise<Deno.FileInfo> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) throw notFound(descriptor, error);
-    throw error;
-  }
+  const info = await fs(descriptor, () => Deno.stat(path));
   if (!info.isFile) throw notRegular(descriptor);
   return info;
-}
-
-async function isSymlink(path: string, descriptor: Descriptor): Promise<boolean> {
-  try {
-    return (await Deno.lstat(path)).isSymlink;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) throw notFound(descriptor, error);
-    throw error;
-  }
-}
-
-async function openFile(path: string, descriptor: Descriptor): Promise<Deno.FsFile> {
-  try {
-    return await Deno.open(path, { read: true });
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) throw notFound(descriptor, error);
-    throw error;
-  }
 }
 
 /** Hashes at most size + 1 bytes of an open file and compares size and digest. */
@@ -245,15 +244,26 @@ async function readCapped(path: string, limit: number): Promise<Uint8Array | und
     throw new InvalidDocumentError(`${path} is not a regular file`);
   }
   using file = await Deno.open(path, { read: true });
-  const bytes = new Uint8Array(Math.min(info.size, limit) + 1);
-  let filled = 0;
-  while (filled < bytes.length) {
-    const n = await file.read(bytes.subarray(filled));
+  // Read to the end (never trusting the size stat gave), stopping one byte past the limit.
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  while (total <= limit) {
+    const chunk = new Uint8Array(
+      Math.min(Math.max(info.size - total + 1, 64 * 1024), limit + 1 - total),
+    );
+    const n = await file.read(chunk);
     if (n === null) break;
-    filled += n;
+    chunks.push(chunk.subarray(0, n));
+    total += n;
   }
-  if (filled > limit) {
+  if (total > limit) {
     throw new InvalidDocumentError(`${path} is over the ${limit}-byte limit for a store index`);
   }
-  return bytes.subarray(0, filled);
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return bytes;
 }

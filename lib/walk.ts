@@ -219,6 +219,9 @@ class Walk {
     const options = this.#options;
     this.#validate(desc, origin);
     const bytes = await this.#document(desc, origin);
+    // containerd parses a requested index without this check; we refuse a confused document
+    // here as everywhere else (CVE-2021-41190).
+    this.#parse(desc, origin, () => checkDocumentKind(bytes, desc.mediaType));
     this.#addBlob(desc, origin, false);
     const index = this.#parse(desc, origin, () => decodeIndex(bytes));
     const selected: Descriptor[] = [];

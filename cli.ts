@@ -1,0 +1,273 @@
+#!/usr/bin/env -S deno run -R -W
+/**
+ * The ocipack command line: `export` writes an image archive from a store, `list` shows the
+ * store's images. A thin layer over the library: it parses arguments, calls `exportArchive`, and
+ * pipes the stream to a file (atomically) or to stdout.
+ *
+ * ```sh
+ * deno run -R -W cli.ts export --store testdata/store -o hello.tar docker.io/library/hello:oci
+ * deno run -R cli.ts list --store testdata/store
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import denoJson from "./deno.json" with { type: "json" };
+import {
+  defaultStrict,
+  exportArchive,
+  type ExportProgress,
+  hostPlatform,
+  type ManifestRequest,
+  only,
+  openLayout,
+  parsePlatform,
+} from "./mod.ts";
+import { listImageSummaries, resolveImage } from "./lib/images.ts";
+import { copyToWriter, OutputError, writeFileAtomically } from "./lib/output.ts";
+import { formatBytes, ProgressLine } from "./lib/progress.ts";
+
+const HELP = `ocipack ${denoJson.version}: write container image archives from a content store
+
+Usage:
+  ocipack export --store DIR [-o FILE] [options] IMAGE...
+  ocipack list --store DIR [--json]
+  ocipack --version
+
+Commands:
+  export   Write an archive of images (OCI layout + Docker manifest.json) that docker load,
+           podman load, ctr images import and skopeo accept
+  list     List the images of a store
+
+Run 'ocipack <command> --help' for a command's options and examples.
+`;
+
+const EXPORT_HELP = `Usage: ocipack export --store DIR [-o FILE] [options] IMAGE...
+
+Write an image archive, byte-identical to 'ctr images export' (containerd 2.x) for the same
+images and options. Every blob's digest and size is verified as it is copied.
+
+IMAGE is a name from the store (as 'ocipack list' shows it, or its short form such as
+'hello:oci'), NAME@sha256:..., or a bare digest sha256:... (that manifest or index, unnamed).
+
+Options:
+  -s, --store DIR              The store: an OCI image layout, or containerd's content directory
+                               (.../io.containerd.content.v1.content; images by digest only)
+  -o, --output FILE            Write to FILE (via a temporary file, renamed into place when
+                               complete); '-' or no -o writes to stdout, which must not be a
+                               terminal
+      --platform P             Select P from multi-platform images (repeatable, in order of
+                               preference; default: exactly this machine's platform)
+      --all-platforms          Include every platform's content (the --platform still picks
+                               the manifest.json entry)
+      --skip-manifest-json     Leave out Docker's manifest.json (OCI layout only)
+      --skip-non-distributable Leave out non-distributable (foreign) layers
+      --skip-missing           Leave out absent manifests, and the layers of a manifest with
+                               absent content (for partially copied stores)
+      --gzip                   Compress the whole archive with gzip
+  -q, --quiet                  No progress display
+  -h, --help                   Show this help
+
+Examples:
+  ocipack export --store testdata/store -o hello.tar docker.io/library/hello:oci
+  ocipack export --store testdata/store --platform linux/arm64 -o multi.tar example.com/multi:1.0
+  ocipack export --store ./layout --all-platforms --gzip -o all.tar.gz app:1 app:2
+  ocipack export --store ./layout app:1 | docker load
+`;
+
+const LIST_HELP = `Usage: ocipack list --store DIR [--json]
+
+List the named images of a store: name, media type, digest, size for this machine's platform,
+and platforms, as 'ctr images ls' does.
+
+Options:
+  -s, --store DIR   The store (an OCI image layout)
+      --json        Print a JSON array instead of a table
+  -h, --help        Show this help
+
+Examples:
+  ocipack list --store testdata/store
+  ocipack list --store testdata/store --json
+`;
+
+/** A mistake in the command line: printed with a hint, exit code 2. */
+class UsageError extends Error {
+  constructor(message: string, readonly help: string) {
+    super(message);
+  }
+}
+
+/** The process was interrupted by a signal. */
+class Interrupted extends Error {
+  constructor(readonly signal: Deno.Signal) {
+    super(`interrupted by ${signal}`);
+  }
+}
+
+const encoder = new TextEncoder();
+
+function printErr(text: string): void {
+  Deno.stderr.writeSync(encoder.encode(text));
+}
+
+async function printOut(text: string): Promise<void> {
+  await copyToWriter(new Blob([text]).stream(), Deno.stdout);
+}
+
+function parse(args: string[], options: Record<string, ParseOption>, help: string) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/\. To specify.*$/s, ""), help);
+  }
+}
+
+type ParseOption = { type: "string" | "boolean"; short?: string; multiple?: boolean };
+
+async function exportCommand(args: string[], signal: AbortSignal): Promise<void> {
+  const { values, positionals } = parse(args, {
+    store: { type: "string", short: "s" },
+    output: { type: "string", short: "o" },
+    platform: { type: "string", multiple: true },
+    "all-platforms": { type: "boolean" },
+    "skip-manifest-json": { type: "boolean" },
+    "skip-non-distributable": { type: "boolean" },
+    "skip-missing": { type: "boolean" },
+    gzip: { type: "boolean" },
+    quiet: { type: "boolean", short: "q" },
+    help: { type: "boolean", short: "h" },
+  }, EXPORT_HELP);
+  if (values.help) return await printOut(EXPORT_HELP);
+  const store = values.store as string | undefined;
+  if (!store) throw new UsageError("missing --store DIR", EXPORT_HELP);
+  if (positionals.length === 0) throw new UsageError("missing IMAGE to export", EXPORT_HELP);
+  const platforms = (values.platform as string[] | undefined ?? []).map((p) => {
+    try {
+      return parsePlatform(p);
+    } catch (error) {
+      throw new UsageError((error as Error).message, EXPORT_HELP);
+    }
+  });
+  const output = values.output as string | undefined;
+  const toStdout = output === undefined || output === "-";
+  if (toStdout && Deno.stdout.isTerminal()) {
+    throw new UsageError(
+      "refusing to write an archive to a terminal: use -o FILE or redirect stdout (> FILE)",
+      EXPORT_HELP,
+    );
+  }
+
+  const layout = await openLayout(store);
+  const manifests: ManifestRequest[] = [];
+  for (const image of positionals) manifests.push(await resolveImage(layout, image));
+  const progress = !values.quiet && Deno.stderr.isTerminal()
+    ? new ProgressLine(printErr)
+    : undefined;
+  let stream = exportArchive(layout, {
+    manifests,
+    platform: platforms.length > 0 ? platforms : defaultStrict(),
+    allPlatforms: Boolean(values["all-platforms"]),
+    skipDockerManifest: Boolean(values["skip-manifest-json"]),
+    skipNonDistributable: Boolean(values["skip-non-distributable"]),
+    skipMissing: Boolean(values["skip-missing"]),
+    onProgress: progress ? (p: ExportProgress) => progress.update(p) : undefined,
+  });
+  if (values.gzip) {
+    stream = stream.pipeThrough(
+      new CompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>,
+    );
+  }
+  try {
+    if (toStdout) await copyToWriter(stream, Deno.stdout, signal);
+    else await writeFileAtomically(output, stream, signal);
+  } catch (error) {
+    progress?.clear();
+    throw error;
+  }
+  progress?.finish();
+}
+
+async function listCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, {
+    store: { type: "string", short: "s" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  }, LIST_HELP);
+  if (values.help) return await printOut(LIST_HELP);
+  if (!values.store) throw new UsageError("missing --store DIR", LIST_HELP);
+  if (positionals.length > 0) {
+    throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`, LIST_HELP);
+  }
+  const layout = await openLayout(values.store as string);
+  const images = await listImageSummaries(layout, only(hostPlatform()));
+  if (values.json) return await printOut(JSON.stringify(images, null, 2) + "\n");
+  const rows = [["REF", "TYPE", "DIGEST", "SIZE", "PLATFORMS"]];
+  for (const i of images) {
+    rows.push([
+      i.name,
+      i.mediaType,
+      i.digest,
+      i.size === undefined ? "-" : formatBytes(i.size),
+      i.platforms.join(",") || "-",
+    ]);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  await printOut(
+    rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join(" ").trimEnd()).join("\n") +
+      "\n",
+  );
+}
+
+/** Runs the command line; resolves with the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const controller = new AbortController();
+  const listeners: [Deno.Signal, () => void][] = (["SIGINT", "SIGTERM"] as const).map((s) => [
+    s,
+    () => controller.abort(new Interrupted(s)),
+  ]);
+  for (const [s, listener] of listeners) Deno.addSignalListener(s, listener);
+  try {
+    const [command, ...rest] = args;
+    if (command === "--version" || command === "-V") {
+      await printOut(`ocipack ${denoJson.version}\n`);
+    } else if (command === undefined || command === "--help" || command === "-h") {
+      await printOut(HELP);
+    } else if (command === "export") {
+      await exportCommand(rest, controller.signal);
+    } else if (command === "list" || command === "ls") {
+      await listCommand(rest);
+    } else {
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`, HELP);
+    }
+    return 0;
+  } catch (error) {
+    return report(controller.signal.aborted ? controller.signal.reason : error);
+  } finally {
+    for (const [s, listener] of listeners) Deno.removeSignalListener(s, listener);
+  }
+}
+
+/** OCIPACK_DEBUG=1 prints stacks; it is read only when env access to it was granted. */
+function debugEnabled(): boolean {
+  const env = { name: "env", variable: "OCIPACK_DEBUG" } as const;
+  return Deno.permissions.querySync(env).state === "granted" &&
+    Deno.env.get("OCIPACK_DEBUG") === "1";
+}
+
+/** Prints one line for an error and returns the exit code. */
+function report(error: unknown): number {
+  if (error instanceof Interrupted) return error.signal === "SIGINT" ? 130 : 143;
+  // The consumer closed the pipe (`| head`): stop quietly, as a SIGPIPE'd program would.
+  if (error instanceof OutputError && error.cause instanceof Deno.errors.BrokenPipe) return 141;
+  if (debugEnabled()) {
+    printErr(`ocipack: ${(error as Error)?.stack ?? String(error)}\n`);
+  } else if (error instanceof UsageError) {
+    const command = error.help === HELP ? "" : error.help === LIST_HELP ? " list" : " export";
+    printErr(`ocipack: ${error.message}\nTry 'ocipack${command} --help'.\n`);
+  } else {
+    printErr(`ocipack: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
+  return error instanceof UsageError ? 2 : 1;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,202 @@
+/**
+ * Images in a store, as a command line deals with them: resolving what a user typed (a name, a
+ * short name, `name@digest`, a bare digest) to a request, and summarizing each image for a
+ * listing the way `ctr images ls` does (media type, digest, size, platforms).
+ *
+ * @module
+ */
+import {
+  type ContentProvider,
+  type Image,
+  type ImageStore,
+  MAX_DOCUMENT_SIZE,
+  readVerified,
+} from "./content.ts";
+import { isDigest } from "./digest.ts";
+import { checkDescriptor, decodeIndex, decodeManifest, type Descriptor } from "./documents.ts";
+import { InvalidArgumentError, InvalidDocumentError, NotFoundError } from "./errors.ts";
+import type { ManifestRequest } from "./exporter.ts";
+import { isIndexType, isManifestType, OCI_INDEX, OCI_MANIFEST } from "./media_types.ts";
+import {
+  formatPlatform,
+  normalizePlatform,
+  type Platform,
+  type PlatformMatcher,
+} from "./platforms.ts";
+import { normalizeReference, parseNormalizedNamed } from "./reference.ts";
+
+/** A store that resolves names and provides blobs, such as a {@linkcode Layout}. */
+export type Store = ContentProvider & ImageStore;
+
+/**
+ * Resolves what a user typed to an export request, in this order:
+ * 1. a bare digest (`sha256:...`): that manifest or index, unnamed;
+ * 2. a name the store has, exactly;
+ * 3. `name@digest`: the blob with that digest, exported under the name as typed;
+ * 4. the normalized form of a short name (`alpine` -> `docker.io/library/alpine:latest`).
+ *
+ * The media type of a digest is taken from the store's images when one has that target, or else
+ * read from the (verified) blob itself.
+ *
+ * @throws {NotFoundError} when nothing matches.
+ */
+export async function resolveImage(store: Store, reference: string): Promise<ManifestRequest> {
+  if (isDigest(reference)) {
+    return { descriptor: await descriptorFor(store, reference, reference) };
+  }
+  const exact = await findImage(store, reference);
+  if (exact !== undefined) return { descriptor: exact.target, names: [reference] };
+
+  const at = reference.lastIndexOf("@");
+  if (at > 0 && isDigest(reference.slice(at + 1))) {
+    parseNormalizedNamed(reference); // the name must be one a user could load
+    return {
+      descriptor: await descriptorFor(store, reference.slice(at + 1), reference),
+      names: [reference],
+    };
+  }
+  let normalized: string | undefined;
+  try {
+    normalized = normalizeReference(reference);
+  } catch {
+    // not a valid reference: nothing more to try
+  }
+  if (normalized !== undefined && normalized !== reference) {
+    const image = await findImage(store, normalized);
+    if (image !== undefined) return { descriptor: image.target, names: [normalized] };
+  }
+  throw new NotFoundError(`Image ${reference} not found in the store`);
+}
+
+async function findImage(store: Store, name: string): Promise<Image | undefined> {
+  try {
+    return await store.getImage(name);
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/** The descriptor of a blob known only by digest: from the store's images, else sniffed. */
+async function descriptorFor(store: Store, digest: string, label: string): Promise<Descriptor> {
+  const known = (await store.listImages()).find((i) => i.target.digest === digest);
+  if (known !== undefined) {
+    const { mediaType, size } = known.target;
+    return { mediaType, digest, size };
+  }
+  const { size } = await store.stat({ mediaType: "", digest, size: 0 });
+  if (size > MAX_DOCUMENT_SIZE) {
+    throw new InvalidArgumentError(`${label} is ${size} bytes: too large to be a manifest or index`);
+  }
+  const bytes = await readVerified(store, { mediaType: "", digest, size }, { image: label });
+  let fields: Record<string, unknown>;
+  try {
+    fields = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new InvalidArgumentError(`${label} is not a manifest or index (not JSON)`);
+  }
+  let mediaType = typeof fields?.mediaType === "string" ? fields.mediaType : "";
+  if (mediaType === "") {
+    // OCI documents may leave mediaType out; tell them apart by their fields.
+    if (Array.isArray(fields?.manifests)) mediaType = OCI_INDEX;
+    else if (typeof fields?.config === "object") mediaType = OCI_MANIFEST;
+  }
+  if (!isManifestType(mediaType) && !isIndexType(mediaType)) {
+    throw new InvalidArgumentError(
+      `${label} is not a manifest or index (media type ${JSON.stringify(mediaType)})`,
+    );
+  }
+  return checkDescriptor({ mediaType, digest, size });
+}
+
+/** One line of an image listing. */
+export interface ImageSummary {
+  /** The image's name. */
+  name: string;
+  /** The target's media type. */
+  mediaType: string;
+  /** The target's digest. */
+  digest: string;
+  /**
+   * Bytes of content for the host platform (the target, the best-matching manifest, its config
+   * and layers), as `ctr images ls` counts them; `undefined` when content is missing.
+   */
+  size?: number;
+  /** The platforms the image is for, formatted and sorted; empty when unknown. */
+  platforms: string[];
+}
+
+/** Summarizes every image of a store, as `ctr images ls` lists them. */
+export async function listImageSummaries(
+  store: Store,
+  host: PlatformMatcher,
+): Promise<ImageSummary[]> {
+  const summaries: ImageSummary[] = [];
+  for (const image of await store.listImages()) {
+    const { target } = image;
+    summaries.push({
+      name: image.name,
+      mediaType: target.mediaType,
+      digest: target.digest,
+      size: await imageSize(store, target, host).catch(() => undefined),
+      platforms: await imagePlatforms(store, target).catch(() => []),
+    });
+  }
+  return summaries;
+}
+
+/** Content size for one platform: containerd's `Image.Size` with `LimitManifests(..., 1)`. */
+async function imageSize(
+  store: ContentProvider,
+  target: Descriptor,
+  matcher: PlatformMatcher,
+  depth = 0,
+): Promise<number> {
+  if (depth > 8) throw new InvalidDocumentError("Image nests too deep");
+  let size = target.size;
+  if (isManifestType(target.mediaType)) {
+    const manifest = decodeManifest(await readVerified(store, target));
+    for (const d of [manifest.config, ...manifest.layers]) size += d.size;
+  } else if (isIndexType(target.mediaType)) {
+    const children = decodeIndex(await readVerified(store, target)).manifests
+      .filter((m) => m.platform === undefined || matcher.match(m.platform))
+      .sort((a, b) => (preferred(matcher, a, b) ? -1 : preferred(matcher, b, a) ? 1 : 0));
+    if (children.length > 0) size += await imageSize(store, children[0], matcher, depth + 1);
+  }
+  return size;
+}
+
+function preferred(matcher: PlatformMatcher, a: Descriptor, b: Descriptor): boolean {
+  return a.platform !== undefined &&
+    (b.platform === undefined || matcher.less(a.platform, b.platform));
+}
+
+/** containerd's `images.Platforms`: from index entries, or from a manifest's config. */
+async function imagePlatforms(store: ContentProvider, target: Descriptor): Promise<string[]> {
+  const found = new Set<string>();
+  const visit = async (desc: Descriptor, depth: number): Promise<void> => {
+    if (depth > 8) return;
+    if (desc.platform !== undefined) {
+      if (desc.platform.os !== "unknown" && desc.platform.architecture !== "unknown") {
+        found.add(formatPlatform(desc.platform));
+      }
+      return;
+    }
+    if (isIndexType(desc.mediaType)) {
+      for (const child of decodeIndex(await readVerified(store, desc)).manifests) {
+        await visit(child, depth + 1);
+      }
+    } else if (isManifestType(desc.mediaType)) {
+      const { config } = decodeManifest(await readVerified(store, desc));
+      const image = JSON.parse(new TextDecoder().decode(await readVerified(store, config)));
+      const platform: Platform = {
+        os: String(image?.os ?? ""),
+        architecture: String(image?.architecture ?? ""),
+      };
+      if (typeof image?.variant === "string" && image.variant) platform.variant = image.variant;
+      found.add(formatPlatform(normalizePlatform(platform)));
+    }
+  };
+  await visit(target, 0);
+  return [...found].sort();
+}

@@ -1,0 +1,79 @@
+/**
+ * A one-line progress display for a terminal: bytes done of total, rate, time left and the blob
+ * being copied, redrawn at most ten times a second, then a summary line.
+ *
+ * @module
+ */
+import type { ExportProgress } from "./exporter.ts";
+
+/** Formats a byte count with binary units, as `12.3 MiB`. */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}
+
+/** Formats a duration in seconds, as `42s` or `3m05s`. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "--";
+  if (seconds < 10) return `${seconds.toFixed(1)}s`;
+  const s = Math.round(seconds);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+}
+
+/** Draws export progress on one terminal line. */
+export class ProgressLine {
+  readonly #write: (text: string) => void;
+  readonly #now: () => number;
+  readonly #start: number;
+  #last = -Infinity;
+  #latest?: ExportProgress;
+
+  /** `write` receives the text to print (with `\r` and erase codes); `now` is in milliseconds. */
+  constructor(write: (text: string) => void, now: () => number = () => performance.now()) {
+    this.#write = write;
+    this.#now = now;
+    this.#start = now();
+  }
+
+  /** Records progress, redrawing when 100 ms have passed since the last redraw. */
+  update(progress: ExportProgress): void {
+    this.#latest = progress;
+    const now = this.#now();
+    if (now - this.#last < 100) return;
+    this.#last = now;
+    const seconds = (now - this.#start) / 1000;
+    const rate = seconds > 0 ? progress.bytes / seconds : 0;
+    const left = rate > 0 ? (progress.totalBytes - progress.bytes) / rate : Infinity;
+    const percent = progress.totalBytes > 0
+      ? Math.floor((100 * progress.bytes) / progress.totalBytes)
+      : 0;
+    const blob = progress.blob ? `  ${progress.blob.slice(0, 19)}` : "";
+    this.#write(
+      `\r\x1b[K${formatBytes(progress.bytes)} / ${formatBytes(progress.totalBytes)} ` +
+        `${percent}%  ${formatBytes(rate)}/s  ETA ${formatDuration(left)}${blob}`,
+    );
+  }
+
+  /** Replaces the line with a summary: images, blobs, bytes and time. */
+  finish(): void {
+    const p = this.#latest;
+    if (p === undefined) return;
+    const seconds = (this.#now() - this.#start) / 1000;
+    const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+    this.#write(
+      `\r\x1b[KExported ${plural(p.images, "image")}, ${plural(p.blobs, "blob")}, ` +
+        `${formatBytes(p.bytes)} in ${formatDuration(seconds)}\n`,
+    );
+  }
+
+  /** Erases the line (before an error message). */
+  clear(): void {
+    if (this.#latest !== undefined) this.#write("\r\x1b[K");
+  }
+}

@@ -107,6 +107,13 @@ async function blobFiles(store: ScratchStore): Promise<string[]> {
   return files.sort();
 }
 
+/** Reads a file for a mutation step, refusing anything but a regular file (say, a link to /dev/zero
+ * an earlier step made): the step is then skipped. */
+async function readRegular(path: string): Promise<Uint8Array> {
+  if (!(await Deno.lstat(path)).isFile) throw new Error(`${path} is not a regular file`);
+  return await Deno.readFile(path);
+}
+
 function mutation(random: Random, files: string[], indexPath: string): Mutation {
   const file = pick(random, [...files, indexPath, indexPath]);
   const kind = Math.floor(random() * 10);
@@ -117,7 +124,7 @@ function mutation(random: Random, files: string[], indexPath: string): Mutation 
       return {
         describe: `flip a bit of ${short}`,
         async apply() {
-          const bytes = await Deno.readFile(file);
+          const bytes = await readRegular(file);
           if (bytes.length === 0) return [];
           bytes[Math.floor(random() * bytes.length)] ^= 1 << Math.floor(random() * 8);
           await Deno.writeFile(file, bytes);
@@ -128,7 +135,7 @@ function mutation(random: Random, files: string[], indexPath: string): Mutation 
       return {
         describe: `truncate or extend ${short}`,
         async apply() {
-          const bytes = await Deno.readFile(file);
+          const bytes = await readRegular(file);
           const extended = random() < 0.5;
           const out = extended
             ? new Uint8Array([
@@ -152,7 +159,7 @@ function mutation(random: Random, files: string[], indexPath: string): Mutation 
       return {
         describe: `replace ${short} with a directory, FIFO or symlink`,
         async apply() {
-          const original = await Deno.readFile(file);
+          const original = await readRegular(file);
           await Deno.remove(file);
           const choice = Math.floor(random() * 5);
           if (choice === 0) await Deno.mkdir(file);
@@ -174,7 +181,7 @@ function mutation(random: Random, files: string[], indexPath: string): Mutation 
         async apply() {
           const other = pick(random, files);
           if (other === file || file === indexPath) return [];
-          const [a, b] = [await Deno.readFile(file), await Deno.readFile(other)];
+          const [a, b] = [await readRegular(file), await readRegular(other)];
           await Deno.writeFile(file, b);
           await Deno.writeFile(other, a);
           return [file, other];
@@ -192,7 +199,7 @@ function indexFieldMutation(random: Random, indexPath: string): Mutation {
     async apply() {
       let index;
       try {
-        index = JSON.parse(await Deno.readTextFile(indexPath));
+        index = JSON.parse(new TextDecoder().decode(await readRegular(indexPath)));
       } catch {
         return []; // an earlier mutation already broke it
       }

@@ -2,10 +2,10 @@
  * The exporter: options in, a `ReadableStream<Uint8Array>` of the archive out.
  *
  * The stream is a byte stream and entirely pull-driven: the walk runs on the first read, and each
- * read after that fills the consumer's buffer (or an allocated 1 MiB one) with tar framing and blob
- * bytes read straight into it from the provider, hashed in place. A blob's digest and size are
- * checked before its last bytes are handed over, so a record that fails verification is never
- * completed in the output.
+ * read after that fills the consumer's buffer (or an allocated 1 MiB one) with tar framing and
+ * blob bytes. Each blob's next chunk is read ahead while the current one is hashed, so reading
+ * overlaps hashing. A blob's digest and size are checked before its last bytes are handed over,
+ * so a record that fails verification is never completed in the output.
  *
  * @module
  */
@@ -127,15 +127,10 @@ export function exportArchive(
       const request = controller.byobRequest!;
       const view = request.view!;
       try {
-        const { buffer, filled, ended } = await writer.fill(
-          view.buffer as ArrayBuffer,
-          view.byteOffset,
-          view.byteLength,
-        );
+        const { filled, ended } = await writer.fill(view.buffer, view.byteOffset, view.byteLength);
         if (cancelled) return void writer.close();
         if (ended && filled === 0) controller.close();
-        if (buffer === view.buffer) request.respond(filled);
-        else request.respondWithNewView(new Uint8Array(buffer, view.byteOffset, filled));
+        request.respond(filled);
         if (ended && filled > 0) controller.close();
       } catch (error) {
         await writer.close();
@@ -262,8 +257,9 @@ function withName(descriptor: Descriptor, name: string): Descriptor {
 
 /** Result of filling one chunk. */
 interface Fill {
-  buffer: ArrayBuffer;
+  /** Bytes written into the chunk. */
   filled: number;
+  /** The archive is complete. */
   ended: boolean;
 }
 
@@ -297,8 +293,8 @@ class ArchiveWriter {
     this.#progress = { bytes: 0, totalBytes, images: plan.manifests.length, blobs };
   }
 
-  /** Fills `length` bytes at `offset` of `buffer` (which a blob read may transfer). */
-  async fill(buffer: ArrayBuffer, offset: number, length: number): Promise<Fill> {
+  /** Fills up to `length` bytes at `offset` of `buffer`. */
+  async fill(buffer: ArrayBufferLike, offset: number, length: number): Promise<Fill> {
     let filled = 0;
     while (filled < length) {
       if (this.#pending.length > 0) {
@@ -311,7 +307,6 @@ class ArchiveWriter {
       } else if (this.#blob !== undefined) {
         const target = new Uint8Array(buffer, offset + filled, length - filled);
         const result = await this.#blob.read(target);
-        buffer = result.buffer;
         filled += result.bytes;
         if (result.done) {
           this.#pending.push(padding(this.#blob.size));
@@ -324,7 +319,7 @@ class ArchiveWriter {
     this.#progress.bytes += filled;
     this.#progress.blob = this.#blob?.digest;
     this.#onProgress?.({ ...this.#progress });
-    return { buffer, filled, ended: this.#ended && this.#pending.length === 0 };
+    return { filled, ended: this.#ended && this.#pending.length === 0 };
   }
 
   /** Queues the next record's header (and body, when in memory); false once the archive ended. */
@@ -378,17 +373,20 @@ function padding(size: number): Uint8Array {
 
 /** The result of one read of a blob into a chunk. */
 interface BlobRead {
-  /** The chunk's buffer: the one passed in, or its transferred successor. */
-  buffer: ArrayBuffer;
-  /** Bytes placed at the target's offset. */
+  /** Bytes placed at the start of the target. */
   bytes: number;
   /** The blob is complete and verified. */
   done: boolean;
 }
 
+/** How much of a blob is read ahead at a time, into buffers of this size. */
+const READ_AHEAD = 1024 * 1024;
+
 /**
- * One blob being copied into the archive: read into the target chunk, hashed in place, never more
- * than its size + 1 bytes read, verified at its end before its last bytes are released.
+ * One blob being copied into the archive. The next read from the provider is always in flight
+ * while the current chunk is hashed and copied out, so reading overlaps hashing. Never more than
+ * size + 1 bytes are asked for, and the blob's last bytes are released only once its end and its
+ * digest have been checked.
  */
 class BlobCopy {
   readonly digest: string;
@@ -398,8 +396,15 @@ class BlobCopy {
   readonly #digester: Digester;
   readonly #byob?: ReadableStreamBYOBReader;
   readonly #reader?: ReadableStreamDefaultReader<Uint8Array>;
-  #leftover?: Uint8Array;
-  #read = 0;
+  /** Buffers free for the next read-ahead (BYOB readers only). */
+  readonly #free: ArrayBuffer[] = [];
+  /** The read in flight: the next chunk, or null at the end of the stream. */
+  #next?: Promise<Uint8Array | null>;
+  /** Hashed bytes not yet copied out. */
+  #current?: Uint8Array;
+  #received = 0;
+  #verified = false;
+  #closed = false;
 
   private constructor(
     descriptor: Descriptor,
@@ -434,65 +439,84 @@ class BlobCopy {
       await copy.cancel();
       throw copy.#sizeError(opened.size);
     }
+    copy.#readAhead();
     return copy;
   }
 
-  async read(target: Uint8Array): Promise<BlobRead> {
-    // Ask for one byte past the end, so a longer blob is caught without reading all of it.
-    const want = Math.min(target.length, this.size - this.#read + 1);
-    let chunk: Uint8Array | undefined;
-    let buffer = target.buffer as ArrayBuffer;
+  /** Starts the next read: at most the bytes that could still belong to the blob, plus one. */
+  #readAhead(): void {
+    const want = Math.min(READ_AHEAD, this.size + 1 - this.#received);
     if (this.#byob !== undefined) {
-      const result = await this.#byob.read(target.subarray(0, want));
-      if (result.value !== undefined) {
-        buffer = result.value.buffer as ArrayBuffer;
-        chunk = result.value;
-      }
-      if (result.done) chunk = undefined;
+      const buffer = this.#free.pop() ?? new ArrayBuffer(READ_AHEAD);
+      this.#next = this.#byob.read(new Uint8Array(buffer, 0, want)).then((r) =>
+        r.done ? null : r.value
+      );
     } else {
-      chunk = this.#leftover;
-      this.#leftover = undefined;
-      if (chunk === undefined) {
-        const result = await this.#reader!.read();
-        chunk = result.done ? undefined : result.value;
-      }
-      if (chunk !== undefined && chunk.length > want) {
-        this.#leftover = chunk.subarray(want);
-        chunk = chunk.subarray(0, want);
-      }
-      if (chunk !== undefined) target.set(chunk);
+      this.#next = this.#reader!.read().then((r) => (r.done ? null : r.value));
     }
-    if (chunk === undefined) {
-      // End of the blob's stream.
-      if (this.#read !== this.size) throw this.#sizeError(this.#read);
-      const actual = this.#digester.digest();
-      if (actual !== this.digest) {
-        throw new DigestMismatchError(
-          `${capitalize(this.#label())} has digest ${actual}: its content does not match`,
-          this.digest,
-          actual,
-          { digest: this.digest, image: this.#origin.image },
-        );
+    this.#next.catch(() => {}); // awaited later; a failure then errors the export
+  }
+
+  /** Copies the blob's next bytes to the start of `target`. */
+  async read(target: Uint8Array): Promise<BlobRead> {
+    if (this.#current === undefined || this.#current.length === 0) {
+      const chunk = await this.#next!;
+      if (chunk === null) return this.#finish(true);
+      this.#received += chunk.length;
+      if (this.#received > this.size) {
+        await this.cancel();
+        throw this.#sizeError(this.size + 1);
       }
-      this.#release();
-      return { buffer, bytes: 0, done: true };
+      this.#current = chunk;
+      this.#readAhead(); // the next read runs while this chunk is hashed
+      this.#digester.update(chunk);
     }
-    if (this.#read + chunk.length > this.size) {
-      await this.cancel();
-      throw this.#sizeError(this.size + 1);
+    // The blob's last bytes go out only once its end and digest are confirmed.
+    if (this.#received === this.size && !this.#verified) {
+      const extra = await this.#next!;
+      if (extra !== null && extra.length > 0) {
+        await this.cancel();
+        throw this.#sizeError(this.size + 1);
+      }
+      this.#finish(false);
     }
-    this.#digester.update(chunk);
-    this.#read += chunk.length;
-    return { buffer, bytes: chunk.length, done: false };
+    const chunk = this.#current;
+    const n = Math.min(chunk.length, target.length);
+    target.set(chunk.subarray(0, n));
+    this.#current = chunk.subarray(n);
+    if (this.#current.length === 0 && this.#byob !== undefined) {
+      this.#free.push(chunk.buffer as ArrayBuffer);
+    }
+    return { bytes: n, done: this.#verified && this.#current.length === 0 };
+  }
+
+  /** At the end of the stream: checks the size and the digest. */
+  #finish(ended: boolean): BlobRead {
+    if (this.#received !== this.size) throw this.#sizeError(this.#received);
+    const actual = this.#digester.digest();
+    if (actual !== this.digest) {
+      throw new DigestMismatchError(
+        `${capitalize(this.#label())} has digest ${actual}: its content does not match`,
+        this.digest,
+        actual,
+        { digest: this.digest, image: this.#origin.image },
+      );
+    }
+    this.#verified = true;
+    this.#release();
+    return { bytes: 0, done: ended };
   }
 
   async cancel(): Promise<void> {
+    if (this.#closed) return;
     const reader = this.#byob ?? this.#reader!;
     await reader.cancel().catch(() => {});
     this.#release();
   }
 
   #release(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     (this.#byob ?? this.#reader!).releaseLock();
   }
 

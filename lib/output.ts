@@ -24,10 +24,11 @@ export class OutputError extends Error {
 const COPY_BUFFER = 1024 * 1024;
 
 /**
- * Copies a stream to a writer. A byte stream is read into one reused buffer (no allocation per
- * chunk); any other stream chunk by chunk. When `signal` aborts, or a write fails, the stream is
- * cancelled (closing whatever it had open) and the copy rejects; a write failure rejects with an
- * {@linkcode OutputError}.
+ * Copies a stream to a writer, keeping one write in flight while the next chunk is read, so the
+ * producer's work (reading and hashing blobs) overlaps the write. A byte stream is read into two
+ * buffers used in turn (no allocation per chunk); any other stream chunk by chunk. When `signal`
+ * aborts, or a write fails, the stream is cancelled (closing whatever it had open) and the copy
+ * rejects; a write failure rejects with an {@linkcode OutputError}.
  */
 export async function copyToWriter(
   stream: ReadableStream<Uint8Array>,
@@ -44,19 +45,29 @@ export async function copyToWriter(
   const source = (byob ?? reader)!;
   const onAbort = () => source.cancel(signal?.reason).catch(() => {});
   signal?.addEventListener("abort", onAbort, { once: true });
+  // The write in flight, and the buffer it holds (free again once it settles).
+  let writing: Promise<void> | undefined;
+  let held: ArrayBuffer | undefined;
+  let spare: ArrayBuffer | undefined = new ArrayBuffer(COPY_BUFFER);
   try {
     signal?.throwIfAborted();
-    let buffer = new ArrayBuffer(COPY_BUFFER);
     while (true) {
+      const buffer = spare ?? new ArrayBuffer(COPY_BUFFER);
+      spare = undefined;
       const { value, done } = byob !== undefined
         ? await byob.read(new Uint8Array(buffer))
         : await reader!.read();
       signal?.throwIfAborted();
+      if (writing !== undefined) {
+        await writing;
+        spare = held;
+      }
       if (done) break;
-      await writeAll(writer, value);
-      if (byob !== undefined) buffer = value.buffer as ArrayBuffer;
+      held = byob !== undefined ? value.buffer as ArrayBuffer : undefined;
+      writing = writeAll(writer, value);
     }
   } catch (error) {
+    await writing?.catch(() => {});
     await source.cancel(error).catch(() => {});
     throw error;
   } finally {

@@ -1,0 +1,231 @@
+/**
+ * End-to-end benchmark: a verified export with ocipack against its peers, on one machine, in one
+ * run, interleaved, median of several runs each.
+ *
+ *     deno task bench                 # 1 GiB image (layers of 512+256+128+128 MiB)
+ *     deno task bench --size 4g       # the same shape at 4 GiB
+ *     deno task bench --runs 7        # more runs per peer (default 5, at least 3)
+ *
+ * The store is built once (incompressible layers) and cached under bench/.cache/. Every peer reads
+ * the same blobs, from the page cache (one warm-up pass first), and writes to a pipe read by `cat`
+ * (skopeo writes its archive file, deleted after each run):
+ * - ocipack: `cli.ts export` (digests verified), its peak RSS taken with /usr/bin/time;
+ * - GNU tar of the same files (verifies nothing): the floor;
+ * - `ctr images export` (containerd, through its content API), from a private containerd into
+ *   which the store was imported;
+ * - `skopeo copy` to `oci-archive:` and to `docker-archive:`.
+ * Peers whose tools are missing are reported as such.
+ */
+import { parseArgs } from "node:util";
+import { createHash } from "node:crypto";
+import { Containerd, toolsAvailable } from "../tests/support/containerd.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { size: { type: "string", default: "1g" }, runs: { type: "string", default: "5" } },
+});
+const scale = { "1g": 1, "4g": 4 }[values.size!];
+if (scale === undefined) throw new Error("--size must be 1g or 4g");
+const runs = Math.max(3, Number(values.runs));
+const MiB = 1024 * 1024;
+const layerSizes = [512, 256, 128, 128].map((s) => s * scale * MiB);
+const totalBytes = layerSizes.reduce((a, b) => a + b, 0);
+const name = `docker.io/bench/random:${values.size}`;
+const here = new URL(".", import.meta.url).pathname;
+const store = `${here}.cache/store-${values.size}`;
+const cli = new URL("../cli.ts", import.meta.url).pathname;
+
+/** Builds the store: random layers, their config and manifest, an index.json naming them. */
+async function buildStore(): Promise<void> {
+  try {
+    await Deno.stat(`${store}/index.json`);
+    return;
+  } catch {
+    // not built yet
+  }
+  console.error(`Building ${values.size} store in ${store} ...`);
+  const dir = `${store}.partial`;
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  await Deno.mkdir(`${dir}/blobs/sha256`, { recursive: true });
+  const layers = [];
+  const chunk = new Uint8Array(MiB);
+  for (const size of layerSizes) {
+    const hash = createHash("sha256");
+    const path = `${dir}/layer.tmp`;
+    using file = await Deno.open(path, { write: true, create: true, truncate: true });
+    for (let done = 0; done < size; done += chunk.length) {
+      for (let o = 0; o < chunk.length; o += 65536) {
+        crypto.getRandomValues(chunk.subarray(o, o + 65536));
+      }
+      hash.update(chunk);
+      for (let w = 0; w < chunk.length;) w += await file.write(chunk.subarray(w));
+    }
+    const digest = `sha256:${hash.digest("hex")}`;
+    await Deno.rename(path, `${dir}/blobs/sha256/${digest.slice(7)}`);
+    layers.push({ mediaType: "application/vnd.oci.image.layer.v1.tar", digest, size });
+  }
+  const put = async (value: unknown, mediaType: string) => {
+    const bytes = new TextEncoder().encode(JSON.stringify(value));
+    const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    await Deno.writeFile(`${dir}/blobs/sha256/${digest.slice(7)}`, bytes);
+    return { mediaType, digest, size: bytes.length };
+  };
+  const config = await put({
+    architecture: "amd64",
+    os: "linux",
+    rootfs: { type: "layers", diff_ids: layers.map((l) => l.digest) },
+  }, "application/vnd.oci.image.config.v1+json");
+  const manifest = await put(
+    { schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config, layers },
+    "application/vnd.oci.image.manifest.v1+json",
+  );
+  await Deno.writeTextFile(`${dir}/oci-layout`, '{"imageLayoutVersion":"1.0.0"}');
+  const annotations = {
+    "io.containerd.image.name": name,
+    "org.opencontainers.image.ref.name": values.size!,
+  };
+  await Deno.writeTextFile(
+    `${dir}/index.json`,
+    JSON.stringify({ schemaVersion: 2, manifests: [{ ...manifest, annotations }] }),
+  );
+  await Deno.rename(dir, store);
+}
+
+interface Peer {
+  name: string;
+  /** A shell command line. */
+  command: string;
+  available: boolean;
+  /** Why it is not available. */
+  why?: string;
+}
+
+async function sh(command: string): Promise<{ seconds: number; rssKiB?: number }> {
+  const timeFile = await Deno.makeTempFile();
+  const started = performance.now();
+  const { code, stderr } = await new Deno.Command("bash", {
+    args: ["-o", "pipefail", "-c", command.replaceAll("TIMEFILE", timeFile)],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const seconds = (performance.now() - started) / 1000;
+  const timeText = await Deno.readTextFile(timeFile).catch(() => "");
+  await Deno.remove(timeFile);
+  if (code !== 0) throw new Error(`${command}\n${new TextDecoder().decode(stderr)}`);
+  const rss = /^(\d+)$/m.exec(timeText);
+  return { seconds, rssKiB: rss ? Number(rss[1]) : undefined };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function machine(): Promise<string> {
+  const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1];
+  const mem = Number((await Deno.readTextFile("/proc/meminfo")).match(/MemTotal:\s*(\d+)/)?.[1]);
+  const sha = (await Deno.readTextFile("/proc/cpuinfo")).includes(" sha_ni") ? ", SHA-NI" : "";
+  return `${cpu}${sha}, ${navigator.hardwareConcurrency} cores, ${
+    (mem / 1024 / 1024).toFixed(0)
+  } GiB, ` +
+    `Linux ${Deno.osRelease()}, Deno ${Deno.version.deno}`;
+}
+
+await buildStore();
+const work = await Deno.makeTempDir({ prefix: "ocipack-bench-" });
+const canRoot = Deno.uid() === 0;
+let containerd: Containerd | undefined;
+const peers: Peer[] = [
+  {
+    name: "ocipack export",
+    command: `/usr/bin/time -o TIMEFILE -f %M ${Deno.execPath()} run -R -W ${cli} export -q ` +
+      `--store ${store} ${name} | cat > /dev/null`,
+    available: toolsAvailable("cat") &&
+      (await Deno.stat("/usr/bin/time").then(() => true, () => false)),
+    why: "needs /usr/bin/time (Debian package time)",
+  },
+  {
+    name: "GNU tar (no verification)",
+    command: `tar -C ${store} -cf - blobs index.json oci-layout | cat > /dev/null`,
+    available: toolsAvailable("tar"),
+  },
+  {
+    name: "ctr images export",
+    command: "",
+    available: toolsAvailable("containerd", "ctr", "tar") && canRoot,
+    why: "needs containerd, ctr and root",
+  },
+  {
+    name: "skopeo copy oci-archive:",
+    command:
+      `skopeo copy -q oci:${store}:${values.size} oci-archive:${work}/o.tar && rm ${work}/o.tar`,
+    available: toolsAvailable("skopeo"),
+    why: "needs skopeo",
+  },
+  {
+    name: "skopeo copy docker-archive:",
+    command: `skopeo copy -q oci:${store}:${values.size} docker-archive:${work}/d.tar:${name} && ` +
+      `rm ${work}/d.tar`,
+    available: toolsAvailable("skopeo"),
+    why: "needs skopeo",
+  },
+];
+
+try {
+  const ctrPeer = peers[2];
+  if (ctrPeer.available) {
+    console.error("Importing the store into a private containerd ...");
+    containerd = await Containerd.start();
+    await sh(
+      `tar -C ${store} -cf ${work}/store.tar . && ctr -a ${containerd.socket} -n bench ` +
+        `images import --no-unpack ${work}/store.tar && rm ${work}/store.tar`,
+    );
+    ctrPeer.command =
+      `ctr -a ${containerd.socket} -n bench images export - ${name} | cat > /dev/null`;
+  }
+  const active = peers.filter((p) => p.available);
+  // Warm the page cache, then interleave the peers run by run.
+  await sh(`cat ${store}/blobs/sha256/* > /dev/null`);
+  const times = new Map<string, number[]>(active.map((p) => [p.name, []]));
+  const rss: number[] = [];
+  for (let run = 1; run <= runs; run++) {
+    for (const peer of active) {
+      const result = await sh(peer.command);
+      times.get(peer.name)!.push(result.seconds);
+      if (peer === peers[0] && result.rssKiB) rss.push(result.rssKiB);
+      console.error(`run ${run}/${runs}  ${peer.name.padEnd(28)} ${result.seconds.toFixed(2)} s`);
+    }
+  }
+  const tarMedian = median(times.get(peers[1].name) ?? [NaN]);
+  const rows = [["", "median", "MB/s", "x GNU tar"]];
+  for (const peer of peers) {
+    if (!peer.available) {
+      rows.push([peer.name, `n/a (${peer.why})`, "", ""]);
+      continue;
+    }
+    const m = median(times.get(peer.name)!);
+    rows.push([
+      peer.name,
+      `${m.toFixed(2)} s`,
+      (totalBytes / 1e6 / m).toFixed(0),
+      (m / tarMedian).toFixed(2),
+    ]);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  console.log(
+    `\n${(totalBytes / MiB / 1024).toFixed(0)} GiB image (layers ${
+      layerSizes.map((s) => s / MiB).join("+")
+    } MiB), ${runs} interleaved runs each, warm page cache`,
+  );
+  console.log(await machine());
+  console.log("");
+  for (const r of rows) console.log("| " + r.map((c, i) => c.padEnd(widths[i])).join(" | ") + " |");
+  if (rss.length > 0) {
+    console.log(
+      `\nocipack peak RSS: ${(Math.max(...rss) / 1024).toFixed(0)} MiB (max of ${rss.length} runs)`,
+    );
+  }
+} finally {
+  await containerd?.stop();
+  await Deno.remove(work, { recursive: true });
+}

@@ -8,12 +8,17 @@
  * stream is read, and every blob's digest and size are verified on the way through.
  *
  * @example Export an image from an OCI layout directory to a file
- * ```ts ignore
- * import { exportArchive, openLayout } from "./mod.ts";
+ * ```ts
+ * import { exportArchive, openLayout } from "@ocipack/ocipack";
  *
- * const store = await openLayout("testdata/store");
- * using file = await Deno.open("hello.tar", { write: true, create: true, truncate: true });
- * await exportArchive(store, { images: ["docker.io/library/hello:oci"] }).pipeTo(file.writable);
+ * const dir = await Deno.makeTempDir();
+ * try {
+ *   const store = await openLayout("testdata/store");
+ *   using file = await Deno.open(`${dir}/hello.tar`, { write: true, create: true });
+ *   await exportArchive(store, { images: ["docker.io/library/hello:oci"] }).pipeTo(file.writable);
+ * } finally {
+ *   await Deno.remove(dir, { recursive: true });
+ * }
  * ```
  *
  * @module

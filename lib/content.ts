@@ -8,13 +8,40 @@ import type { Descriptor } from "./documents.ts";
 import { Digester, parseDigest } from "./digest.ts";
 import { DigestMismatchError, InvalidDocumentError, SizeMismatchError } from "./errors.ts";
 
-/** What a provider knows of a stored blob without reading it. */
+/**
+ * What a provider knows of a stored blob without reading it.
+ *
+ * @example Check a blob's stored size
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type BlobInfo, openLayout } from "@ocipack/ocipack";
+ *
+ * const store = await openLayout("testdata/store");
+ * const { target } = await store.getImage("docker.io/library/hello:oci");
+ * const info: BlobInfo = await store.stat(target);
+ * assert.equal(info.size, target.size);
+ * ```
+ */
 export interface BlobInfo {
   /** The stored size in bytes. */
   size: number;
 }
 
-/** An opened blob: its stored size and a stream of its bytes. */
+/**
+ * An opened blob: its stored size and a stream of its bytes.
+ *
+ * @example Read a manifest from a store
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openLayout, type OpenedBlob } from "@ocipack/ocipack";
+ *
+ * const store = await openLayout("testdata/store");
+ * const { target } = await store.getImage("docker.io/library/hello:oci");
+ * const blob: OpenedBlob = await store.open(target);
+ * const manifest = await new Response(blob.stream).json();
+ * assert.equal(manifest.layers.length, 2);
+ * ```
+ */
 export interface OpenedBlob {
   /** The stored size in bytes. */
   size: number;
@@ -28,8 +55,55 @@ export interface OpenedBlob {
 /**
  * A source of blobs, addressed by descriptor. Implementations reject with
  * {@linkcode NotFoundError} for a blob they do not hold; they need not verify digests (the
- * exporter does), and must not build paths or URLs from a digest that {@linkcode parseDigest}
- * has not accepted.
+ * exporter does), and must not build paths or URLs from a digest they have not validated (a
+ * known algorithm, then lower-case hex of its exact length; {@linkcode Layout} rejects anything
+ * else with {@linkcode InvalidDigestError}).
+ *
+ * @example Serve blobs from memory
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   type ContentProvider,
+ *   type Descriptor,
+ *   exportArchive,
+ *   NotFoundError,
+ *   openLayout,
+ * } from "@ocipack/ocipack";
+ *
+ * // Blobs held in memory by digest; here, copied from the test store.
+ * const blobs = new Map<string, Uint8Array>();
+ * const dir = "testdata/store/blobs/sha256";
+ * for await (const entry of Deno.readDir(dir)) {
+ *   blobs.set(`sha256:${entry.name}`, await Deno.readFile(`${dir}/${entry.name}`));
+ * }
+ *
+ * function lookup(descriptor: Descriptor): Promise<Uint8Array> {
+ *   const bytes = blobs.get(descriptor.digest);
+ *   if (bytes !== undefined) return Promise.resolve(bytes);
+ *   const error = new NotFoundError(`Blob ${descriptor.digest} not found`, {
+ *     digest: descriptor.digest,
+ *   });
+ *   return Promise.reject(error);
+ * }
+ *
+ * const memory: ContentProvider = {
+ *   async stat(descriptor) {
+ *     return { size: (await lookup(descriptor)).length };
+ *   },
+ *   async open(descriptor) {
+ *     const bytes = await lookup(descriptor);
+ *     return { size: bytes.length, stream: ReadableStream.from([bytes]) };
+ *   },
+ * };
+ *
+ * // Without an image store, images are exported by descriptor.
+ * const layout = await openLayout("testdata/store");
+ * const { name, target } = await layout.getImage("docker.io/library/hello:oci");
+ * const options = { manifests: [{ descriptor: target, names: [name] }] };
+ * const fromMemory = await new Response(exportArchive(memory, options)).bytes();
+ * const fromLayout = await new Response(exportArchive(layout, options)).bytes();
+ * assert.deepEqual(fromMemory, fromLayout);
+ * ```
  */
 export interface ContentProvider {
   /** Reports a blob's stored size. */
@@ -38,7 +112,19 @@ export interface ContentProvider {
   open(descriptor: Descriptor): Promise<OpenedBlob>;
 }
 
-/** A named image: a name and the descriptor of its manifest or index. */
+/**
+ * A named image: a name and the descriptor of its manifest or index.
+ *
+ * @example Look up what an image name points to
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Image, openLayout } from "@ocipack/ocipack";
+ *
+ * const store = await openLayout("testdata/store");
+ * const image: Image = await store.getImage("example.com/multi:1.0");
+ * assert.equal(image.target.mediaType, "application/vnd.oci.image.index.v1+json");
+ * ```
+ */
 export interface Image {
   /** The image's name, for example `docker.io/library/alpine:3.20`. */
   name: string;
@@ -46,7 +132,51 @@ export interface Image {
   target: Descriptor;
 }
 
-/** Resolves image names to descriptors. */
+/**
+ * Resolves image names to descriptors. {@linkcode exportArchive} needs one, besides the
+ * {@linkcode ContentProvider}, to export images by name (its `images` option).
+ *
+ * @example Export under names kept in your own catalogue
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   type ContentProvider,
+ *   type Descriptor,
+ *   exportArchive,
+ *   type ImageStore,
+ *   NotFoundError,
+ *   openLayout,
+ * } from "@ocipack/ocipack";
+ *
+ * // Names from a catalogue (a database, say); blobs from an OCI layout.
+ * const layout = await openLayout("testdata/store");
+ * const hello = await layout.getImage("docker.io/library/hello:oci");
+ * const catalogue = new Map<string, Descriptor>([["registry.example/hello:1.0", hello.target]]);
+ *
+ * const store: ContentProvider & ImageStore = {
+ *   stat: (descriptor) => layout.stat(descriptor),
+ *   open: (descriptor) => layout.open(descriptor),
+ *   listImages() {
+ *     return Promise.resolve([...catalogue].map(([name, target]) => ({ name, target })));
+ *   },
+ *   getImage(name) {
+ *     const target = catalogue.get(name);
+ *     if (target === undefined) {
+ *       return Promise.reject(new NotFoundError(`Image ${name} not found`));
+ *     }
+ *     return Promise.resolve({ name, target });
+ *   },
+ * };
+ *
+ * let blobs = 0;
+ * const archive = exportArchive(store, {
+ *   images: ["registry.example/hello:1.0"],
+ *   onProgress: (progress) => blobs = progress.blobs,
+ * });
+ * await archive.pipeTo(new WritableStream());
+ * assert.equal(blobs, 4); // the manifest, its config and two layers
+ * ```
+ */
 export interface ImageStore {
   /** Lists every named image, in store order. */
   listImages(): Promise<Image[]>;
@@ -54,7 +184,22 @@ export interface ImageStore {
   getImage(name: string): Promise<Image>;
 }
 
-/** Manifests and indexes larger than this are refused, as registries and containers/image do. */
+/**
+ * The size cap for a manifest or index, in bytes (4 MiB): larger ones are refused, as registries
+ * and containers/image do.
+ *
+ * @example Refuse an oversized document before reading it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MAX_DOCUMENT_SIZE, openLayout } from "@ocipack/ocipack";
+ *
+ * const store = await openLayout("testdata/store");
+ * const { target } = await store.getImage("example.com/multi:1.0");
+ * if (target.size > MAX_DOCUMENT_SIZE) throw new Error(`${target.digest} is too large`);
+ * const index = await new Response((await store.open(target)).stream).json();
+ * assert.equal(index.manifests.length, 6);
+ * ```
+ */
 export const MAX_DOCUMENT_SIZE = 4 * 1024 * 1024;
 
 /** Where a blob was reached from, for error messages. */

@@ -19,7 +19,42 @@ import {
 import { isIndexType, isManifestType, OCI_INDEX } from "./media_types.ts";
 import type { Platform } from "./platforms.ts";
 
-/** An OCI content descriptor: what a blob is, its digest and its size. */
+/**
+ * An OCI content descriptor: what a blob is, its digest and its size.
+ *
+ * @example Describe a manifest and export it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Descriptor, exportArchive, openLayout } from "@ocipack/ocipack";
+ *
+ * const manifest: Descriptor = {
+ *   mediaType: "application/vnd.oci.image.manifest.v1+json",
+ *   digest: "sha256:fa5e103a9036d0e4c6cfdc69b6c8a9c4412bea050dabb55f09c2262754d025d9",
+ *   size: 695,
+ * };
+ *
+ * const store = await openLayout("testdata/store");
+ * assert.equal((await store.stat(manifest)).size, manifest.size);
+ * const archive = exportArchive(store, {
+ *   manifests: [{ descriptor: manifest, names: ["example.com/hello:1.0"] }],
+ * });
+ * await archive.pipeTo(new WritableStream());
+ * ```
+ *
+ * @example Find a platform's manifest in an index
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Descriptor, openLayout } from "@ocipack/ocipack";
+ *
+ * const store = await openLayout("testdata/store");
+ * const { target } = await store.getImage("example.com/multi:1.0");
+ * const index: { manifests: Descriptor[] } = await new Response(
+ *   (await store.open(target)).stream,
+ * ).json();
+ * const arm64 = index.manifests.find((d) => d.platform?.architecture === "arm64");
+ * assert.equal(arm64?.platform?.variant, "v8");
+ * ```
+ */
 export interface Descriptor {
   /** The media type of the referenced content. */
   mediaType: string;

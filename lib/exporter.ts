@@ -35,7 +35,29 @@ import { ociReferenceName } from "./reference.ts";
 import { BLOCK_SIZE, encodeHeader, endOfArchive, headerLength, paddingLength } from "./tar.ts";
 import { type ArchivePlan, type ArchiveRecord, planArchive, type WalkOptions } from "./walk.ts";
 
-/** A manifest or index to export by descriptor, under zero or more names. */
+/**
+ * A manifest or index to export by descriptor, under zero or more names.
+ *
+ * @example Export a manifest under new names
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { exportArchive, type ManifestRequest, openLayout } from "@ocipack/ocipack";
+ *
+ * const store = await openLayout("testdata/store");
+ * const { target } = await store.getImage("docker.io/library/hello:oci");
+ * const request: ManifestRequest = {
+ *   descriptor: target,
+ *   names: ["registry.example/hello:1.0", "registry.example/hello:latest"],
+ * };
+ *
+ * let images = 0;
+ * await exportArchive(store, {
+ *   manifests: [request],
+ *   onProgress: (progress) => images = progress.images,
+ * }).pipeTo(new WritableStream());
+ * assert.equal(images, 2); // one index.json entry per name
+ * ```
+ */
 export interface ManifestRequest {
   /** The manifest or index. */
   descriptor: Descriptor;
@@ -46,14 +68,63 @@ export interface ManifestRequest {
   names?: readonly string[];
 }
 
-/** Which platforms to select from an index: a string, a platform, a list, or a matcher. */
+/**
+ * Which platforms to select from an index: a string, a platform, a list, or a matcher.
+ *
+ * Strings are parsed with {@linkcode parsePlatform}. A string, a platform or a list of them
+ * selects the children that match any of them, preferring earlier ones, as {@linkcode ordered}
+ * does, without fallbacks: `linux/arm64` does not select `linux/arm/v7`. A matcher, such as
+ * {@linkcode only}, selects every child it matches. Of the children selected, the preferred one
+ * gets the image's manifest.json entry.
+ *
+ * @example Give a platform in each of the forms
+ * ```ts
+ * import {
+ *   exportArchive,
+ *   only,
+ *   openLayout,
+ *   parsePlatform,
+ *   type PlatformOption,
+ * } from "@ocipack/ocipack";
+ *
+ * const forms: PlatformOption[] = [
+ *   "linux/arm/v7",
+ *   { os: "linux", architecture: "arm", variant: "v7" },
+ *   ["linux/riscv64", "linux/arm/v7"],
+ *   only(parsePlatform("linux/arm/v7")),
+ * ];
+ *
+ * const store = await openLayout("testdata/store");
+ * for (const platform of forms) {
+ *   await exportArchive(store, { images: ["example.com/multi:1.0"], platform })
+ *     .pipeTo(new WritableStream());
+ * }
+ * ```
+ */
 export type PlatformOption =
   | string
   | Platform
   | readonly (string | Platform)[]
   | PlatformMatcher;
 
-/** Progress of an export, reported after each chunk. */
+/**
+ * Progress of an export, reported after each chunk.
+ *
+ * @example Report progress as a percentage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { exportArchive, type ExportProgress, openLayout } from "@ocipack/ocipack";
+ *
+ * const store = await openLayout("testdata/store");
+ * let percent = 0;
+ * const onProgress = (progress: ExportProgress) => {
+ *   percent = Math.floor((100 * progress.bytes) / progress.totalBytes);
+ * };
+ * await exportArchive(store, { images: ["docker.io/library/hello:oci"], onProgress })
+ *   .pipeTo(new WritableStream());
+ * assert.equal(percent, 100);
+ * ```
+ */
 export interface ExportProgress {
   /** Archive bytes produced so far. */
   bytes: number;
@@ -67,7 +138,36 @@ export interface ExportProgress {
   blob?: string;
 }
 
-/** What to export and how; containerd 2.x's export options. */
+/**
+ * What to export and how; containerd 2.x's export options.
+ *
+ * @example Export one platform of a multi-platform image
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { exportArchive, type ExportOptions, openLayout } from "@ocipack/ocipack";
+ *
+ * const options: ExportOptions = {
+ *   images: ["example.com/multi:1.0"],
+ *   platform: "linux/arm64/v8",
+ * };
+ * let blobs = 0;
+ * const store = await openLayout("testdata/store");
+ * await exportArchive(store, { ...options, onProgress: (progress) => blobs = progress.blobs })
+ *   .pipeTo(new WritableStream());
+ * assert.equal(blobs, 5); // the index, the arm64 manifest, its config and its two layers
+ * ```
+ *
+ * @example Export several images into one archive
+ * ```ts
+ * import { exportArchive, type ExportOptions, openLayout } from "@ocipack/ocipack";
+ *
+ * const options: ExportOptions = {
+ *   images: ["docker.io/library/hello:oci", "docker.io/library/hello:docker"],
+ * };
+ * const store = await openLayout("testdata/store");
+ * await exportArchive(store, options).pipeTo(new WritableStream());
+ * ```
+ */
 export interface ExportOptions {
   /** Images by name, resolved through the provider's image store (containerd's `WithImage`). */
   images?: readonly string[];
@@ -87,7 +187,10 @@ export interface ExportOptions {
   skipNonDistributable?: boolean;
   /** Return false to leave a blob out of `blobs/` (combined with `skipNonDistributable`). */
   blobFilter?: (descriptor: Descriptor) => boolean;
-  /** Leave out absent manifests, and the children of a manifest that has an absent child. */
+  /**
+   * Leave out absent manifests, and the children of a manifest that has an absent child. The
+   * manifest that the platform selects for manifest.json must still be present.
+   */
   skipMissing?: boolean;
   /** Called after each chunk with the export's progress. */
   onProgress?: (progress: ExportProgress) => void;
@@ -101,11 +204,55 @@ const CHUNK_SIZE = 1024 * 1024;
  * byte-identical to containerd 2.x's `archive.Export` with the same options, except that
  * manifest.json lists images in request order and leaves digest-only names out of RepoTags.
  *
- * Options are checked at once (a bad option throws here); the store is not touched until the
- * stream is first read. Blob digests and sizes are verified while streaming: a mismatch errors the
- * stream with an {@linkcode OcipackError} naming the blob and the image.
+ * The options are checked at once (a malformed option throws here); the store is not touched
+ * until the stream is first read, so an unknown image name, an invalid descriptor in `manifests`
+ * or a missing blob errors the stream instead (with an {@linkcode OcipackError}). Blob digests
+ * and sizes are verified while streaming: a mismatch errors the stream with a
+ * {@linkcode DigestMismatchError} or a {@linkcode SizeMismatchError} naming the blob and the
+ * image.
  *
  * @throws {InvalidArgumentError} when the options are malformed.
+ *
+ * @example Export an image to a file
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { exportArchive, openLayout } from "@ocipack/ocipack";
+ *
+ * const dir = await Deno.makeTempDir();
+ * try {
+ *   const store = await openLayout("testdata/store");
+ *   const file = await Deno.create(`${dir}/hello.tar`);
+ *   await exportArchive(store, { images: ["docker.io/library/hello:oci"] }).pipeTo(file.writable);
+ *   assert((await Deno.stat(`${dir}/hello.tar`)).size > 0);
+ * } finally {
+ *   await Deno.remove(dir, { recursive: true });
+ * }
+ * ```
+ *
+ * @example Read an archive into memory
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { exportArchive, openLayout } from "@ocipack/ocipack";
+ *
+ * const store = await openLayout("testdata/store");
+ * const archive = exportArchive(store, { images: ["docker.io/library/hello:docker"] });
+ * const bytes = await new Response(archive).bytes();
+ * assert.equal(bytes.length % 512, 0); // tar is written in 512-byte blocks
+ * ```
+ *
+ * @example Serve an archive over HTTP
+ * ```ts ignore
+ * import { exportArchive, openLayout } from "@ocipack/ocipack";
+ *
+ * const store = await openLayout("testdata/store");
+ * Deno.serve((request) => {
+ *   const name = new URL(request.url).searchParams.get("image");
+ *   if (name === null) return new Response("Give ?image=<name>", { status: 400 });
+ *   // Blobs are read as the client reads; a disconnect cancels the export.
+ *   const archive = exportArchive(store, { images: [name] });
+ *   return new Response(archive, { headers: { "content-type": "application/x-tar" } });
+ * });
+ * ```
  */
 export function exportArchive(
   provider: ContentProvider & Partial<ImageStore>,

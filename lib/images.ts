@@ -86,7 +86,9 @@ async function descriptorFor(store: Store, digest: string, label: string): Promi
   }
   const { size } = await store.stat({ mediaType: "", digest, size: 0 });
   if (size > MAX_DOCUMENT_SIZE) {
-    throw new InvalidArgumentError(`${label} is ${size} bytes: too large to be a manifest or index`);
+    throw new InvalidArgumentError(
+      `${label} is ${size} bytes: too large to be a manifest or index`,
+    );
   }
   const bytes = await readVerified(store, { mediaType: "", digest, size }, { image: label });
   let fields: Record<string, unknown>;

@@ -22,7 +22,19 @@ import {
   SizeMismatchError,
 } from "./errors.ts";
 
-/** A store's `index.json` may list many images, so it gets a larger cap than a manifest. */
+/**
+ * The largest store `index.json` that {@linkcode openLayout} reads, in bytes (64 MiB). A store's
+ * `index.json` may list many images, so it gets a larger cap than a manifest.
+ *
+ * @example Check a store's index.json against the cap
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MAX_STORE_INDEX_SIZE } from "@ocipack/ocipack";
+ *
+ * const { size } = await Deno.stat("testdata/store/index.json");
+ * assert(size <= MAX_STORE_INDEX_SIZE);
+ * ```
+ */
 export const MAX_STORE_INDEX_SIZE = 64 * 1024 * 1024;
 
 /** Chunk size for reading a symlinked blob while verifying it. */
@@ -31,6 +43,18 @@ const VERIFY_CHUNK = 1024 * 1024;
 /**
  * An opened filesystem store. It is both the {@linkcode ContentProvider} the exporter reads blobs
  * from and the {@linkcode ImageStore} it resolves names with.
+ *
+ * @example Use a store as provider and image store
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { exportArchive, Layout, openLayout } from "@ocipack/ocipack";
+ *
+ * const store: Layout = await openLayout("testdata/store");
+ * assert.equal(store.root, "testdata/store");
+ * // The same object resolves the name and serves the blobs.
+ * await exportArchive(store, { images: ["docker.io/library/hello:docker"] })
+ *   .pipeTo(new WritableStream());
+ * ```
  */
 export class Layout implements ContentProvider, ImageStore {
   /** The store's root directory. */
@@ -45,12 +69,45 @@ export class Layout implements ContentProvider, ImageStore {
     this.#images = images;
   }
 
-  /** Lists the named entries of the store's `index.json`, in its order. */
+  /**
+   * Lists the named entries of the store's `index.json`, in its order.
+   *
+   * @example Find every name of a manifest
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openLayout } from "@ocipack/ocipack";
+   *
+   * const store = await openLayout("testdata/store");
+   * const { target } = await store.getImage("docker.io/library/hello:oci");
+   * const names = (await store.listImages())
+   *   .filter((image) => image.target.digest === target.digest)
+   *   .map((image) => image.name);
+   * assert.deepEqual(names, [
+   *   "docker.io/library/hello:oci",
+   *   "docker.io/library/hello:latest",
+   *   "localhost:5000/team/hello:v1",
+   * ]);
+   * ```
+   */
   listImages(): Promise<Image[]> {
     return Promise.resolve(this.#images.map(cloneImage));
   }
 
-  /** Looks up an image by its exact name. */
+  /**
+   * Looks up an image by its exact name.
+   *
+   * @throws {NotFoundError} when no entry has the name.
+   *
+   * @example Look up an image
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openLayout } from "@ocipack/ocipack";
+   *
+   * const store = await openLayout("testdata/store");
+   * const { target } = await store.getImage("docker.io/library/hello:docker");
+   * assert.equal(target.mediaType, "application/vnd.docker.distribution.manifest.v2+json");
+   * ```
+   */
   getImage(name: string): Promise<Image> {
     const image = this.#images.find((i) => i.name === name);
     if (image === undefined) {
@@ -59,7 +116,19 @@ export class Layout implements ContentProvider, ImageStore {
     return Promise.resolve(cloneImage(image));
   }
 
-  /** Reports a blob's stored size; refuses anything but a regular file. */
+  /**
+   * Reports a blob's stored size; refuses anything but a regular file.
+   *
+   * @example Check that a blob is present
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openLayout } from "@ocipack/ocipack";
+   *
+   * const store = await openLayout("testdata/store");
+   * const { target } = await store.getImage("docker.io/library/hello:oci");
+   * assert.equal((await store.stat(target)).size, 695);
+   * ```
+   */
   async stat(descriptor: Descriptor): Promise<BlobInfo> {
     const path = this.#blobPath(descriptor);
     const info = await statBlob(path, descriptor);
@@ -70,6 +139,18 @@ export class Layout implements ContentProvider, ImageStore {
    * Opens a blob. A blob that is a symbolic link, or that lies outside the store once links in
    * its path are followed, is verified in full (size and digest) through the opened file before
    * it is handed out, so a link cannot smuggle another file's bytes into an archive.
+   *
+   * @example Read a blob
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { openLayout } from "@ocipack/ocipack";
+   *
+   * const store = await openLayout("testdata/store");
+   * const { target } = await store.getImage("docker.io/library/hello:oci");
+   * const { stream } = await store.open(target);
+   * const manifest = await new Response(stream).json();
+   * assert.equal(manifest.config.mediaType, "application/vnd.oci.image.config.v1+json");
+   * ```
    */
   async open(descriptor: Descriptor): Promise<OpenedBlob> {
     const path = this.#blobPath(descriptor);
@@ -103,8 +184,30 @@ export class Layout implements ContentProvider, ImageStore {
  * `org.opencontainers.image.ref.name`). A directory with `blobs/` and no `index.json`, such as
  * containerd's content directory, is a store without names.
  *
+ * @throws {InvalidArgumentError} when `dir` is empty or a URL other than a `file:` URL.
  * @throws {NotFoundError} when the directory has neither `blobs/` nor `index.json`.
  * @throws {InvalidDocumentError} when `index.json` is not a valid OCI index.
+ *
+ * @example Open an OCI image layout
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openLayout } from "@ocipack/ocipack";
+ *
+ * const store = await openLayout("testdata/store");
+ * const names = (await store.listImages()).map((image) => image.name);
+ * assert(names.includes("example.com/multi:1.0"));
+ * ```
+ *
+ * @example Open a store by file URL
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fileURLToPath, pathToFileURL } from "node:url";
+ * import { openLayout } from "@ocipack/ocipack";
+ *
+ * const url = pathToFileURL("testdata/store");
+ * const store = await openLayout(url);
+ * assert.equal(store.root, fileURLToPath(url)); // the root is kept as a path
+ * ```
  */
 export async function openLayout(dir: string | URL): Promise<Layout> {
   let root: string;

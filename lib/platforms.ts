@@ -13,7 +13,18 @@
 import { describe } from "./digest.ts";
 import { InvalidArgumentError } from "./errors.ts";
 
-/** A platform, with the field names of the OCI image spec's JSON. */
+/**
+ * A platform, with the field names of the OCI image spec's JSON.
+ *
+ * @example Describe a platform
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatPlatform, type Platform } from "@ocipack/ocipack";
+ *
+ * const raspberryPi: Platform = { os: "linux", architecture: "arm", variant: "v7" };
+ * assert.equal(formatPlatform(raspberryPi), "linux/arm/v7");
+ * ```
+ */
 export interface Platform {
   /** The CPU architecture, as Go's `GOARCH` spells it: `amd64`, `arm64`, `arm`, `386`... */
   architecture: string;
@@ -31,6 +42,27 @@ export interface Platform {
  * Matches platforms and orders them by preference, as Go's `platforms.MatchComparer` does.
  * `less(a, b)` is true when `a` is preferred to `b`; sorting stably by it puts the best match
  * first.
+ *
+ * @example Write a matcher of your own
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { exportArchive, openLayout, type PlatformMatcher } from "@ocipack/ocipack";
+ *
+ * // Any 64-bit Linux platform, arm64 first.
+ * const linux64: PlatformMatcher = {
+ *   match: (p) => p.os === "linux" && (p.architecture === "amd64" || p.architecture === "arm64"),
+ *   less: (a, b) => a.architecture === "arm64" && b.architecture !== "arm64",
+ * };
+ *
+ * let blobs = 0;
+ * const store = await openLayout("testdata/store");
+ * await exportArchive(store, {
+ *   images: ["example.com/multi:1.0"],
+ *   platform: linux64,
+ *   onProgress: (progress) => blobs = progress.blobs,
+ * }).pipeTo(new WritableStream());
+ * assert.equal(blobs, 8); // the index, and the amd64 and arm64 manifests with their blobs
+ * ```
  */
 export interface PlatformMatcher {
   /** Whether the platform is one this matcher accepts. */
@@ -322,6 +354,41 @@ function invalid(specifier: string, reason: string): InvalidArgumentError {
  * @throws {InvalidArgumentError} when the specifier is empty, has a wildcard, a component with a
  * character outside `[A-Za-z0-9_.-]`, more than three components, a bad percent-encoding, or is
  * a lone word that is neither a known OS nor a known architecture.
+ *
+ * @example Parse a platform specifier
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parsePlatform } from "@ocipack/ocipack";
+ *
+ * assert.deepEqual(parsePlatform("linux/arm/v7"), {
+ *   os: "linux",
+ *   architecture: "arm",
+ *   variant: "v7",
+ * });
+ * ```
+ *
+ * @example Normalize other spellings
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parsePlatform } from "@ocipack/ocipack";
+ *
+ * assert.deepEqual(parsePlatform("macOS/x86_64"), { os: "darwin", architecture: "amd64" });
+ * assert.deepEqual(parsePlatform("linux/aarch64"), { os: "linux", architecture: "arm64" });
+ * assert.deepEqual(parsePlatform("linux/arm64/v8"), {
+ *   os: "linux",
+ *   architecture: "arm64",
+ *   variant: "v8",
+ * });
+ * ```
+ *
+ * @example Reject a specifier that does not parse
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { InvalidArgumentError, parsePlatform } from "@ocipack/ocipack";
+ *
+ * assert.throws(() => parsePlatform("linux/*"), InvalidArgumentError);
+ * assert.throws(() => parsePlatform("linux/arm/v7/extra"), InvalidArgumentError);
+ * ```
  */
 export function parsePlatform(specifier: string): Platform {
   if (typeof specifier !== "string") {
@@ -404,7 +471,26 @@ export function parsePlatform(specifier: string): Platform {
 
 /**
  * Formats a platform as `os/arch[/variant]`, as containerd's `platforms.Format` does (the parts
- * joined and cleaned as Go's `path.Join` does); `unknown` when the OS is empty.
+ * joined and cleaned as Go's `path.Join` does); `unknown` when the OS is empty. The OS version
+ * and features are left out, and the platform is not normalized first.
+ *
+ * @example Format a platform
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatPlatform } from "@ocipack/ocipack";
+ *
+ * const platform = { os: "linux", architecture: "arm", variant: "v7" };
+ * assert.equal(formatPlatform(platform), "linux/arm/v7");
+ * assert.equal(formatPlatform({ os: "linux", architecture: "amd64" }), "linux/amd64");
+ * ```
+ *
+ * @example Format a specifier in its canonical form
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatPlatform, parsePlatform } from "@ocipack/ocipack";
+ *
+ * assert.equal(formatPlatform(parsePlatform("Linux/x86_64")), "linux/amd64");
+ * ```
  */
 export function formatPlatform(p: Platform): string {
   const s = toSpec(p);
@@ -614,6 +700,17 @@ function hostSpec(): Spec {
  * names for the OS and architecture (`x86_64` -> `amd64`, `aarch64` -> `arm64`), the CPU variant
  * on ARM (from `/proc/cpuinfo` on Linux, when it is readable; `v8` on 64-bit ARM otherwise) and,
  * on Windows, the OS version `major.minor.build` (when `--allow-sys=osRelease` is granted).
+ *
+ * @example Name the host's platform
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatPlatform, hostPlatform } from "@ocipack/ocipack";
+ *
+ * const host = hostPlatform();
+ * assert.equal(host.os, Deno.build.os);
+ * const name = formatPlatform(host); // "linux/amd64" on x86-64 Linux, "darwin/arm64/v8" on a Mac
+ * assert(name.startsWith(`${Deno.build.os}/`));
+ * ```
  */
 export function hostPlatform(): Platform {
   return fromSpec(hostSpec());
@@ -775,10 +872,32 @@ export function newMatcher(platform: Platform): PlatformMatcher {
 }
 
 /**
- * containerd's `platforms.Ordered`: matches any of the platforms (each as {@linkcode newMatcher}
- * does) and prefers a platform matched by an earlier one in the list; among platforms matched
- * first by the same one, it prefers the one with more OS features. Platforms that none matches
- * come last, ordered as they would be without their OS features.
+ * containerd's `platforms.Ordered`: matches any of the platforms and prefers a platform matched
+ * by an earlier one in the list; among platforms matched first by the same one, it prefers the
+ * one with more OS features. Platforms that none matches come last, ordered as they would be
+ * without their OS features.
+ *
+ * Each platform matches as containerd's `NewMatcher` does: a platform whose OS, architecture and
+ * variant equal its own once both are normalized, whose OS features are a subset of its own and,
+ * when its OS is `windows`, whose OS version a host of its version can run. There are no
+ * fallbacks, unlike {@linkcode only}.
+ *
+ * @example Prefer arm64, then amd64
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatPlatform, ordered, parsePlatform, type Platform } from "@ocipack/ocipack";
+ *
+ * const matcher = ordered(parsePlatform("linux/arm64"), parsePlatform("linux/amd64"));
+ * const available: Platform[] = [
+ *   { os: "linux", architecture: "amd64" },
+ *   { os: "linux", architecture: "386" },
+ *   { os: "linux", architecture: "arm64", variant: "v8" },
+ * ];
+ * const best = available
+ *   .filter((p) => matcher.match(p))
+ *   .sort((a, b) => matcher.less(a, b) ? -1 : matcher.less(b, a) ? 1 : 0);
+ * assert.deepEqual(best.map(formatPlatform), ["linux/arm64/v8", "linux/amd64"]);
+ * ```
  */
 export function ordered(...platforms: Platform[]): PlatformMatcher {
   return orderedSpecs(platforms.map(toSpec));
@@ -873,6 +992,32 @@ function platformVector(p: Spec): Spec[] {
  * `arm64/v9.x` `arm64/v9.(x-1)` down to `v9` then `arm64/v8.(x+5)` (at most v8.9) down to `v8`;
  * any `arm64` then matches `arm/v8` down to `arm/v5`. Its `less` prefers them in that order, as
  * {@linkcode ordered} does.
+ *
+ * @example Match what an arm64 host can run
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { only, parsePlatform } from "@ocipack/ocipack";
+ *
+ * const arm64 = only(parsePlatform("linux/arm64"));
+ * assert(arm64.match({ os: "linux", architecture: "arm64", variant: "v8" }));
+ * assert(arm64.match({ os: "linux", architecture: "arm", variant: "v7" }));
+ * assert(!arm64.match({ os: "linux", architecture: "amd64" }));
+ * ```
+ *
+ * @example Export every platform an arm64 host can run
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { exportArchive, only, openLayout, parsePlatform } from "@ocipack/ocipack";
+ *
+ * let blobs = 0;
+ * const store = await openLayout("testdata/store");
+ * await exportArchive(store, {
+ *   images: ["example.com/multi:1.0"],
+ *   platform: only(parsePlatform("linux/arm64")), // arm64/v8, arm/v7 and arm/v6
+ *   onProgress: (progress) => blobs = progress.blobs,
+ * }).pipeTo(new WritableStream());
+ * assert.equal(blobs, 11);
+ * ```
  */
 export function only(platform: Platform): PlatformMatcher {
   return orderedSpecs(platformVector(normalizeSpec(toSpec(platform))));
@@ -919,8 +1064,23 @@ export function defaultMatcher(): PlatformMatcher {
 }
 
 /**
- * containerd's `platforms.DefaultStrict()`: {@linkcode onlyStrict}`(hostPlatform())`, the
- * matcher `ctr images export` uses when no platform is given.
+ * containerd's `platforms.DefaultStrict()`: matches the host's platform
+ * ({@linkcode hostPlatform}) alone, in any spelling that normalizes to it, without the fallbacks
+ * of {@linkcode only}. It is the matcher `ctr images export` uses when no platform is given.
+ *
+ * @example Export for the host, as ctr does by default
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultStrict, exportArchive, hostPlatform, openLayout } from "@ocipack/ocipack";
+ *
+ * const matcher = defaultStrict();
+ * assert(matcher.match(hostPlatform()));
+ * assert(!matcher.match({ os: "plan9", architecture: "mips" }));
+ *
+ * const store = await openLayout("testdata/store");
+ * await exportArchive(store, { images: ["docker.io/library/hello:oci"], platform: matcher })
+ *   .pipeTo(new WritableStream());
+ * ```
  */
 export function defaultStrict(): PlatformMatcher {
   return onlyStrict(hostPlatform());

@@ -18,9 +18,10 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
-/** Formats a duration in seconds, as `42s` or `3m05s`. */
+/** Formats a duration in seconds, as `31ms`, `4.2s`, `42s` or `3m05s`. */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return "--";
+  if (seconds < 1) return `${Math.round(seconds * 1000)}ms`;
   if (seconds < 10) return `${seconds.toFixed(1)}s`;
   const s = Math.round(seconds);
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;

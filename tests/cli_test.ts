@@ -166,7 +166,7 @@ Deno.test({
       ];
       const shown = await inTerminal(shellQuote(args));
       assert.equal(shown.code, 0, shown.output);
-      assert.match(shown.output, /Exported 1 image, 4 blobs, [0-9.]+ KiB in [0-9.]+s/);
+      assert.match(shown.output, /Exported 1 image, 4 blobs, [0-9.]+ KiB in [0-9.]+m?s/);
       const quiet = await inTerminal(shellQuote([...args, "--quiet"]));
       assert.equal(quiet.code, 0);
       assert.equal(quiet.output, "");

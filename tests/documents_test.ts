@@ -28,6 +28,7 @@ import {
   OCI_LAYER_GZIP,
   OCI_MANIFEST,
 } from "../lib/media_types.ts";
+import { hashes, prng } from "./support/seeded.ts";
 
 const te = new TextEncoder();
 const utf8 = (s: string) => te.encode(s);
@@ -74,26 +75,8 @@ export function shortHash(result: DocResult): string {
   return createHash("sha256").update(JSON.stringify(result)).digest("hex").slice(0, 6);
 }
 
-function hashes(table: string): string[] {
-  const packed = table.replace(/\s+/g, "");
-  const out: string[] = [];
-  for (let i = 0; i < packed.length; i += 6) out.push(packed.slice(i, i + 6));
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------
 // A seeded generator of documents (exported so the oracle driver makes exactly the same ones).
-
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rand = () => number;
 

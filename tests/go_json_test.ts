@@ -16,6 +16,7 @@ import {
   PRESENT,
   type Schema,
 } from "../lib/go_json.ts";
+import { hashes, prng } from "./support/seeded.ts";
 
 const te = new TextEncoder();
 const utf8 = (s: string) => te.encode(s);
@@ -25,28 +26,8 @@ export function shortHash(text: string): string {
   return createHash("sha256").update(text).digest("hex").slice(0, 6);
 }
 
-/** Splits a table of concatenated 6-hex-digit hashes. */
-function hashes(table: string): string[] {
-  const packed = table.replace(/\s+/g, "");
-  const out: string[] = [];
-  for (let i = 0; i < packed.length; i += 6) out.push(packed.slice(i, i + 6));
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Seeded generators (exported so the oracle driver generates exactly the same inputs).
-
-/** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick<T>(next: () => number, list: readonly T[]): T {
   return list[Math.floor(next() * list.length)];

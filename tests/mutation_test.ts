@@ -12,24 +12,13 @@ import { exportArchive, type ExportOptions, OcipackError, openLayout } from "../
 import { ScratchStore } from "./support/scratch_store.ts";
 import { readTar } from "./support/tar_reader.ts";
 import { createHash } from "node:crypto";
+import { prng } from "./support/seeded.ts";
 
 const SEED = Number(
   Deno.env.get("OCIPACK_MUTATION_SEED") ?? crypto.getRandomValues(new Uint32Array(1))[0],
 );
 const CASES = Number(Deno.env.get("OCIPACK_MUTATION_CASES") ?? 600);
 const TIME_LIMIT_MS = 5000;
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MULTI = "example.com/multi:1.0";
 const JOBS: { store: "store" | "partial"; options: ExportOptions }[] = [

@@ -6,7 +6,12 @@
  */
 import type { Descriptor } from "./documents.ts";
 import { Digester, parseDigest } from "./digest.ts";
-import { DigestMismatchError, InvalidDocumentError, SizeMismatchError } from "./errors.ts";
+import {
+  DigestMismatchError,
+  InvalidDocumentError,
+  OcipackError,
+  SizeMismatchError,
+} from "./errors.ts";
 
 /**
  * What a provider knows of a stored blob without reading it.
@@ -259,32 +264,66 @@ export async function readVerified(
     await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
-  if (filled !== descriptor.size) {
-    throw new SizeMismatchError(
-      filled > descriptor.size
-        ? `${capitalize(label)} is longer than its descriptor's ${descriptor.size} bytes`
-        : `${capitalize(label)} is ${filled} bytes, but its descriptor says ${descriptor.size}`,
-      descriptor.size,
-      filled,
-      context,
-    );
-  }
+  if (filled !== descriptor.size) throw sizeMismatch(descriptor, origin, filled);
   const content = bytes.subarray(0, filled);
   const digester = new Digester(algorithm);
   digester.update(content);
   const actual = digester.digest();
-  if (actual !== descriptor.digest) {
-    throw new DigestMismatchError(
-      `${capitalize(label)} has digest ${actual}: its content does not match`,
-      descriptor.digest,
-      actual,
-      context,
-    );
-  }
+  if (actual !== descriptor.digest) throw digestMismatch(descriptor, origin, actual);
   return content;
 }
 
 /** Upper-cases the first letter of a message fragment. */
 export function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/**
+ * The error for a blob of `actual` bytes where its descriptor says otherwise; `actual` above the
+ * descriptor's size means reading stopped one byte past it.
+ */
+export function sizeMismatch(
+  descriptor: Descriptor,
+  origin: BlobOrigin,
+  actual: number,
+): SizeMismatchError {
+  const label = capitalize(describeBlob(descriptor, origin));
+  return new SizeMismatchError(
+    actual > descriptor.size
+      ? `${label} is longer than its descriptor's ${descriptor.size} bytes`
+      : `${label} is ${actual} bytes, but its descriptor says ${descriptor.size}`,
+    descriptor.size,
+    actual,
+    { digest: descriptor.digest, image: origin.image },
+  );
+}
+
+/** The error for a blob whose bytes hash to `actual` instead of its descriptor's digest. */
+export function digestMismatch(
+  descriptor: Descriptor,
+  origin: BlobOrigin,
+  actual: string,
+): DigestMismatchError {
+  return new DigestMismatchError(
+    `${capitalize(describeBlob(descriptor, origin))} has digest ${actual}: ` +
+      "its content does not match",
+    descriptor.digest,
+    actual,
+    { digest: descriptor.digest, image: origin.image },
+  );
+}
+
+/**
+ * Adds where a blob was reached from to a provider's error, which names only the blob:
+ * `Blob sha256:... not found` becomes `Layer sha256:... of image x not found`. Returns the error.
+ */
+export function attachOrigin(error: unknown, descriptor: Descriptor, origin: BlobOrigin): unknown {
+  if (error instanceof OcipackError && error.image === undefined && origin.image !== undefined) {
+    const prefix = `Blob ${descriptor.digest}`;
+    error.message = error.message.startsWith(prefix)
+      ? capitalize(describeBlob(descriptor, origin)) + error.message.slice(prefix.length)
+      : `${error.message} (${describeBlob(descriptor, origin)})`;
+    (error as { image?: string }).image = origin.image;
+  }
+  return error;
 }

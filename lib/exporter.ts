@@ -10,11 +10,12 @@
  * @module
  */
 import {
+  attachOrigin,
   type BlobOrigin,
-  capitalize,
   type ContentProvider,
-  describeBlob,
+  digestMismatch,
   type ImageStore,
+  sizeMismatch,
 } from "./content.ts";
 import { Digester, parseDigest } from "./digest.ts";
 import {
@@ -23,12 +24,7 @@ import {
   checkDescriptor,
   type Descriptor,
 } from "./documents.ts";
-import {
-  DigestMismatchError,
-  InvalidArgumentError,
-  OcipackError,
-  SizeMismatchError,
-} from "./errors.ts";
+import { InvalidArgumentError } from "./errors.ts";
 import { isNonDistributable } from "./media_types.ts";
 import { ordered, parsePlatform, type Platform, type PlatformMatcher } from "./platforms.ts";
 import { ociReferenceName } from "./reference.ts";
@@ -579,12 +575,12 @@ class BlobCopy {
     try {
       opened = await provider.open(descriptor);
     } catch (error) {
-      throw withOrigin(error, descriptor, origin);
+      throw attachOrigin(error, descriptor, origin);
     }
     const copy = new BlobCopy(descriptor, origin, opened.stream);
     if (opened.size !== descriptor.size) {
       await copy.cancel();
-      throw copy.#sizeError(opened.size);
+      throw sizeMismatch(descriptor, origin, opened.size);
     }
     copy.#readAhead();
     return copy;
@@ -612,7 +608,7 @@ class BlobCopy {
       this.#received += chunk.length;
       if (this.#received > this.size) {
         await this.cancel();
-        throw this.#sizeError(this.size + 1);
+        throw sizeMismatch(this.#descriptor, this.#origin, this.size + 1);
       }
       this.#current = chunk;
       this.#readAhead(); // the next read runs while this chunk is hashed
@@ -623,7 +619,7 @@ class BlobCopy {
       const extra = await this.#next!;
       if (extra !== null && extra.length > 0) {
         await this.cancel();
-        throw this.#sizeError(this.size + 1);
+        throw sizeMismatch(this.#descriptor, this.#origin, this.size + 1);
       }
       this.#finish(false);
     }
@@ -639,15 +635,12 @@ class BlobCopy {
 
   /** At the end of the stream: checks the size and the digest. */
   #finish(ended: boolean): BlobRead {
-    if (this.#received !== this.size) throw this.#sizeError(this.#received);
+    if (this.#received !== this.size) {
+      throw sizeMismatch(this.#descriptor, this.#origin, this.#received);
+    }
     const actual = this.#digester.digest();
     if (actual !== this.digest) {
-      throw new DigestMismatchError(
-        `${capitalize(this.#label())} has digest ${actual}: its content does not match`,
-        this.digest,
-        actual,
-        { digest: this.digest, image: this.#origin.image },
-      );
+      throw digestMismatch(this.#descriptor, this.#origin, actual);
     }
     this.#verified = true;
     this.#release();
@@ -666,29 +659,4 @@ class BlobCopy {
     this.#closed = true;
     (this.#byob ?? this.#reader!).releaseLock();
   }
-
-  #label(): string {
-    return describeBlob(this.#descriptor, this.#origin);
-  }
-
-  #sizeError(actual: number): SizeMismatchError {
-    const message = actual > this.size
-      ? `${capitalize(this.#label())} is longer than its descriptor's ${this.size} bytes`
-      : `${capitalize(this.#label())} is ${actual} bytes, but its descriptor says ${this.size}`;
-    return new SizeMismatchError(message, this.size, actual, {
-      digest: this.digest,
-      image: this.#origin.image,
-    });
-  }
-}
-
-function withOrigin(error: unknown, descriptor: Descriptor, origin: BlobOrigin): unknown {
-  if (error instanceof OcipackError && error.image === undefined && origin.image !== undefined) {
-    const prefix = `Blob ${descriptor.digest}`;
-    error.message = error.message.startsWith(prefix)
-      ? capitalize(describeBlob(descriptor, origin)) + error.message.slice(prefix.length)
-      : `${error.message} (${describeBlob(descriptor, origin)})`;
-    (error as { image?: string }).image = origin.image;
-  }
-  return error;
 }

@@ -5,7 +5,15 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import type { BlobInfo, ContentProvider, Image, ImageStore, OpenedBlob } from "./content.ts";
+import {
+  type BlobInfo,
+  type ContentProvider,
+  digestMismatch,
+  type Image,
+  type ImageStore,
+  type OpenedBlob,
+  sizeMismatch,
+} from "./content.ts";
 import { Digester, parseDigest } from "./digest.ts";
 import {
   ANNOTATION_IMAGE_NAME,
@@ -14,13 +22,7 @@ import {
   type Descriptor,
   DocumentError,
 } from "./documents.ts";
-import {
-  DigestMismatchError,
-  InvalidArgumentError,
-  InvalidDocumentError,
-  NotFoundError,
-  SizeMismatchError,
-} from "./errors.ts";
+import { InvalidArgumentError, InvalidDocumentError, NotFoundError } from "./errors.ts";
 
 /**
  * The largest store `index.json` that {@linkcode openLayout} reads, in bytes (64 MiB). A store's
@@ -303,26 +305,11 @@ async function verifyFile(file: Deno.FsFile, descriptor: Descriptor): Promise<vo
     digester.update(buffer.subarray(0, n));
     total += n;
   }
-  const context = { digest: descriptor.digest };
-  if (total !== descriptor.size) {
-    throw new SizeMismatchError(
-      total > descriptor.size
-        ? `Blob ${descriptor.digest} (a symbolic link) is longer than its descriptor's ${descriptor.size} bytes`
-        : `Blob ${descriptor.digest} (a symbolic link) is ${total} bytes, but its descriptor says ${descriptor.size}`,
-      descriptor.size,
-      total,
-      context,
-    );
-  }
+  // The caller adds the image the blob was reached from.
+  const origin = { role: "blob (a symbolic link)" };
+  if (total !== descriptor.size) throw sizeMismatch(descriptor, origin, total);
   const actual = digester.digest();
-  if (actual !== descriptor.digest) {
-    throw new DigestMismatchError(
-      `Blob ${descriptor.digest} (a symbolic link) has digest ${actual}: its content does not match`,
-      descriptor.digest,
-      actual,
-      context,
-    );
-  }
+  if (actual !== descriptor.digest) throw digestMismatch(descriptor, origin, actual);
 }
 
 async function isDirectory(path: string): Promise<boolean> {

@@ -65,6 +65,8 @@ export async function copyToWriter(
       if (done) break;
       held = byob !== undefined ? value.buffer as ArrayBuffer : undefined;
       writing = writeAll(writer, value);
+      // Awaited on the next turn; until then a failure must not count as unhandled.
+      writing.catch(() => {});
     }
   } catch (error) {
     await writing?.catch(() => {});

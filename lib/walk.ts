@@ -9,11 +9,13 @@
  * @module
  */
 import {
+  attachOrigin,
   type BlobOrigin,
   capitalize,
   type ContentProvider,
   describeBlob,
   readVerified,
+  sizeMismatch,
 } from "./content.ts";
 import { blobPath, parseDigest } from "./digest.ts";
 import {
@@ -33,8 +35,6 @@ import {
   InvalidDigestError,
   InvalidDocumentError,
   NotFoundError,
-  OcipackError,
-  SizeMismatchError,
 } from "./errors.ts";
 import { compareCodePoints } from "./go_json.ts";
 import { isIndexType, isManifestType } from "./media_types.ts";
@@ -433,20 +433,7 @@ function roleOf(desc: Descriptor): string {
   return "blob";
 }
 
-function sizeMismatch(desc: Descriptor, origin: BlobOrigin, actual: number): SizeMismatchError {
-  return new SizeMismatchError(
-    `${capitalize(describeBlob(desc, origin))} is ${actual} bytes, but its descriptor says ` +
-      `${desc.size}`,
-    desc.size,
-    actual,
-    { digest: desc.digest, image: origin.image },
-  );
-}
-
-/**
- * Adds where a blob was reached from to a provider's error, which names only the blob
- * (`Blob sha256:... not found` becomes `Layer sha256:... of image x not found`).
- */
+/** Awaits a provider call, adding the blob's origin to its error. */
 async function withOrigin<T>(
   promise: Promise<T>,
   desc: Descriptor,
@@ -455,13 +442,6 @@ async function withOrigin<T>(
   try {
     return await promise;
   } catch (error) {
-    if (error instanceof OcipackError && error.image === undefined && origin.image !== undefined) {
-      const prefix = `Blob ${desc.digest}`;
-      error.message = error.message.startsWith(prefix)
-        ? capitalize(describeBlob(desc, origin)) + error.message.slice(prefix.length)
-        : `${error.message} (${describeBlob(desc, origin)})`;
-      (error as { image?: string }).image = origin.image;
-    }
-    throw error;
+    throw attachOrigin(error, desc, origin);
   }
 }

@@ -216,7 +216,8 @@ const INDEX_MEDIA_TYPE = '"mediaType":"application/vnd.oci.image.index.v1+json",
 
 /**
  * ctr 1.6's archive as containerd 2.x would write it, with our deliberate differences applied:
- * index.json gains its mediaType and full ref.name for digest-only names; manifest.json is dropped
+ * index.json gains its mediaType, and the full name as ref.name where 1.6 wrote an empty or
+ * digest-only object; manifest.json is dropped
  * under --skip-manifest-json, loses digest-only RepoTags, and takes our entry order.
  */
 export function as2x(ctr16: Uint8Array, ours: Uint8Array, flags: readonly string[]): Uint8Array {
@@ -237,10 +238,12 @@ export function as2x(ctr16: Uint8Array, ours: Uint8Array, flags: readonly string
       '{"schemaVersion":2,"manifests":',
       `{"schemaVersion":2,${INDEX_MEDIA_TYPE}"manifests":`,
     )
+    // 1.6 writes the parsed object as ref.name even when it is empty or only a digest; 2.x writes
+    // the whole name then (containerd commit 75d32fda0).
     .replace(
-      /"io\.containerd\.image\.name":"([^"]*)","org\.opencontainers\.image\.ref\.name":"(@[^"]*)"/g,
+      /"io\.containerd\.image\.name":"([^"]*)","org\.opencontainers\.image\.ref\.name":"(@[^"]*|)"/g,
       (all, name: string, ref: string) =>
-        name.endsWith(ref)
+        ref === "" || name.endsWith(ref)
           ? `"io.containerd.image.name":"${name}","org.opencontainers.image.ref.name":"${name}"`
           : all,
     );

@@ -99,9 +99,11 @@ async function descriptorFor(store: Store, digest: string, label: string): Promi
   }
   let mediaType = typeof fields?.mediaType === "string" ? fields.mediaType : "";
   if (mediaType === "") {
-    // OCI documents may leave mediaType out; tell them apart by their fields.
+    // OCI documents may leave mediaType out; tell them apart by their fields. (An image config
+    // has a "config" object too, but no layers.)
+    const isObject = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
     if (Array.isArray(fields?.manifests)) mediaType = OCI_INDEX;
-    else if (typeof fields?.config === "object") mediaType = OCI_MANIFEST;
+    else if (isObject(fields?.config) && Array.isArray(fields?.layers)) mediaType = OCI_MANIFEST;
   }
   if (!isManifestType(mediaType) && !isIndexType(mediaType)) {
     throw new InvalidArgumentError(

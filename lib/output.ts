@@ -81,7 +81,11 @@ export async function copyToWriter(
 async function writeAll(writer: Writer, bytes: Uint8Array): Promise<void> {
   let offset = 0;
   try {
-    while (offset < bytes.length) offset += await writer.write(bytes.subarray(offset));
+    while (offset < bytes.length) {
+      const n = await writer.write(bytes.subarray(offset));
+      if (n <= 0) throw new Error("the writer accepted no bytes");
+      offset += n;
+    }
   } catch (error) {
     throw new OutputError(error);
   }

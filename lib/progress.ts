@@ -9,20 +9,23 @@ import type { ExportProgress } from "./exporter.ts";
 /** Formats a byte count with binary units, as `12.3 MiB`. */
 export function formatBytes(bytes: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  if (bytes < 1024) return `${bytes} B`;
   let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
+  // Pick the unit by the rounded value, so 1048575 bytes reads 1.00 MiB, not 1024.0 KiB.
+  const rounded = (v: number) => Number(v.toFixed(v < 10 ? 2 : 1));
+  while (unit < units.length - 1 && rounded(value) >= 1024) {
     value /= 1024;
     unit++;
   }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+  return `${value.toFixed(rounded(value) < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
 /** Formats a duration in seconds, as `31ms`, `4.2s`, `42s` or `3m05s`. */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return "--";
-  if (seconds < 1) return `${Math.round(seconds * 1000)}ms`;
-  if (seconds < 10) return `${seconds.toFixed(1)}s`;
+  if (Math.round(seconds * 1000) < 1000) return `${Math.round(seconds * 1000)}ms`;
+  if (Number(seconds.toFixed(1)) < 10) return `${seconds.toFixed(1)}s`;
   const s = Math.round(seconds);
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
 }

@@ -574,7 +574,7 @@ Deno.test("decoding errors are DocumentErrors with the path of the value", () =>
   }
 });
 
-// Fixed (was a bug): a document that is just `null` is accepted by Go's json.Unmarshal (a no-op: the zero
+// Regression (found by a Go oracle or review; the code once did this): a document that is just `null` is accepted by Go's json.Unmarshal (a no-op: the zero
 // Manifest or Index) and by containerd's validateMediaType, but decodeIndex, decodeManifest and
 // checkDocumentKind crash with a TypeError ("Cannot read properties of undefined (reading
 // 'mediaType')") because decodeJson returns undefined for a top-level null. Go: Index
@@ -594,7 +594,7 @@ Deno.test({
   },
 });
 
-// Fixed (was a bug): Go decodes the escape \ud800 (a lone surrogate) to U+FFFD and json.Marshal then writes
+// Regression (found by a Go oracle or review; the code once did this): Go decodes the escape \ud800 (a lone surrogate) to U+FFFD and json.Marshal then writes
 // that character raw (bytes ef bf bd); the library keeps the lone surrogate and encodeString
 // writes the six characters \ufffd. Input {"manifests":[{"mediaType":"\ud800"}]}: Go
 // {"mediaType":"<U+FFFD raw>","digest":"","size":0}; ours {"mediaType":"\\ufffd",...}. Map keys
@@ -610,7 +610,7 @@ Deno.test({
   },
 });
 
-// Fixed (was a bug): invalid UTF-8 inside strings: Go replaces each bad byte with U+FFFD, TextDecoder replaces a
+// Regression (found by a Go oracle or review; the code once did this): invalid UTF-8 inside strings: Go replaces each bad byte with U+FFFD, TextDecoder replaces a
 // truncated sequence with a single U+FFFD. Bytes {"manifests":[{"mediaType":"<e2 82>"}]}: Go
 // writes "mediaType":"<U+FFFD><U+FFFD>", ours one U+FFFD. With annotation keys <e2 82> and <e2>,
 // Go has two keys, ours one.
@@ -770,7 +770,7 @@ Deno.test("checkDescriptor refuses what is not a descriptor, with InvalidArgumen
   );
 });
 
-// Fixed (was a bug): checkDescriptor builds its message with JSON.stringify(size), which throws for a bigint,
+// Regression (found by a Go oracle or review; the code once did this): checkDescriptor builds its message with JSON.stringify(size), which throws for a bigint,
 // so {digest, size: 1n} escapes as "TypeError: Do not know how to serialize a BigInt" instead of
 // InvalidArgumentError (describe() from lib/digest.ts would not throw).
 Deno.test({
@@ -783,7 +783,7 @@ Deno.test({
   },
 });
 
-// Fixed (was a bug): checkDescriptor checks `size` on the JS object, then decodes JSON.stringify(value) with
+// Regression (found by a Go oracle or review; the code once did this): checkDescriptor checks `size` on the JS object, then decodes JSON.stringify(value) with
 // Go's case-insensitive key matching, so another spelling of a field overrides the checked one:
 // {digest, size: 1, SIZE: 5} returns size 5; {digest, size: 1, SIZE: -5} escapes as a
 // DocumentError ("descriptor.size: -5 is negative"), which is not an OcipackError, instead of

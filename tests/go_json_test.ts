@@ -596,7 +596,7 @@ Deno.test("decodeJson: GoJsonError carries its path in the message", () => {
   assert.equal(new GoJsonError("bad", "").message, "bad");
 });
 
-// Fixed (was a bug): a []byte field also takes a JSON array of numbers 0..255 in Go (encoding/json decodes it
+// Regression (found by a Go oracle or review; the code once did this): a []byte field also takes a JSON array of numbers 0..255 in Go (encoding/json decodes it
 // as a slice of uint8; null elements are 0). decodeJson only takes a base64 string, so a
 // descriptor with "data":[65,66] is refused here while Go accepts it and re-encodes "QUI=".
 // Go: {"data":[]} -> "data" omitted (empty); {"data":[65,66]} -> "QUI="; {"data":[null,1]} ->
@@ -612,7 +612,7 @@ Deno.test({
   },
 });
 
-// Fixed (was a bug): Go's decoder replaces a lone surrogate escape (\ud800, or \ud83d not followed by a low
+// Regression (found by a Go oracle or review; the code once did this): Go's decoder replaces a lone surrogate escape (\ud800, or \ud83d not followed by a low
 // surrogate escape) with U+FFFD, a valid character that json.Marshal then writes raw (bytes
 // ef bf bd). decodeJson keeps the lone surrogate in the JS string, so encodeString later writes
 // the six characters \ufffd instead, and map keys sort by the surrogate rather than by U+FFFD.
@@ -629,7 +629,7 @@ Deno.test({
   },
 });
 
-// Fixed (was a bug): Go replaces each byte of invalid UTF-8 inside a JSON string with its own U+FFFD
+// Regression (found by a Go oracle or review; the code once did this): Go replaces each byte of invalid UTF-8 inside a JSON string with its own U+FFFD
 // (utf8.DecodeRune returns width 1); decodeJson decodes with TextDecoder, which replaces a
 // truncated multi-byte sequence ("maximal subpart") with a single U+FFFD. Input bytes
 // {"a":"<e2 82>"}: Go re-encodes {"a":"\ufffd\ufffd"} (two raw U+FFFD), ours {"a":"\ufffd"}.

@@ -198,7 +198,7 @@ Deno.test("openLayout refuses an empty path", async () => {
   assert.ok((await rejection(openLayout(""))) instanceof InvalidArgumentError);
 });
 
-// Fixed (was a bug): the documentation promises InvalidArgumentError for a store that is not "a non-empty path
+// Regression (found by a Go oracle or review; the code once did this): the documentation promises InvalidArgumentError for a store that is not "a non-empty path
 // or a file: URL", but a URL of another scheme makes node:url's fileURLToPath throw a TypeError
 // ([ERR_INVALID_URL_SCHEME] "The URL must be of scheme file") before the check is reached, and a
 // value that is neither string nor URL (from JavaScript callers) a TypeError
@@ -275,7 +275,7 @@ Deno.test("openLayout refuses an index.json that is not a valid index", async ()
   assert.deepEqual(await (await openLayout(store.root)).listImages(), []);
 });
 
-// Fixed (was a bug): an index.json that is the JSON literal null is accepted by Go's json.Unmarshal (an empty
+// Regression (found by a Go oracle or review; the code once did this): an index.json that is the JSON literal null is accepted by Go's json.Unmarshal (an empty
 // index), but openLayout rejects with a TypeError ("Cannot read properties of undefined (reading
 // 'mediaType')") from decodeIndex, neither an empty store nor an InvalidDocumentError.
 Deno.test({

@@ -167,10 +167,10 @@ class Walk {
       } else if (isIndexType(desc.mediaType)) {
         let selectedDigest = resolvedIndexes.get(desc.digest);
         if (selectedDigest === undefined) {
-          selectedDigest = await this.#exportIndex(desc, { ...origin, role: "index" }, (first) => {
-            // containerd replaces any entry the manifest already had (names included).
-            dockerManifests.set(first.digest, { manifest: first, names: [] });
-          });
+          const first = await this.#exportIndex(desc, { ...origin, role: "index" });
+          // containerd replaces any entry the manifest already had (names included).
+          if (first) dockerManifests.set(first.digest, { manifest: first, names: [] });
+          selectedDigest = first?.digest ?? "";
           resolvedIndexes.set(desc.digest, selectedDigest);
         }
         if (selectedDigest !== "" && name !== "") {
@@ -208,14 +208,10 @@ class Walk {
   }
 
   /**
-   * A requested index: its blob, then each child the platform lets in. Returns the digest of the
-   * child that gets the manifest.json entry, or "" for none.
+   * A requested index: its blob, then each child the platform lets in. Returns the child that
+   * gets the manifest.json entry, if any.
    */
-  async #exportIndex(
-    desc: Descriptor,
-    origin: BlobOrigin,
-    select: (first: Descriptor) => void,
-  ): Promise<string> {
+  async #exportIndex(desc: Descriptor, origin: BlobOrigin): Promise<Descriptor | undefined> {
     const options = this.#options;
     this.#validate(desc, origin);
     const bytes = await this.#document(desc, origin);
@@ -243,8 +239,7 @@ class Walk {
           (y.platform === undefined || matcher.less(x.platform, y.platform));
         return less(a, b) ? -1 : less(b, a) ? 1 : 0;
       });
-      select(selected[0]);
-      return selected[0].digest;
+      return selected[0];
     }
     if (options.platform) {
       throw new NotFoundError(
@@ -252,7 +247,7 @@ class Walk {
         { digest: desc.digest, image: origin.image },
       );
     }
-    return "";
+    return undefined;
   }
 
   /** containerd's `images.Walk` with `ChildrenHandler` and the export handler. */

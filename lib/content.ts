@@ -55,6 +55,14 @@ export interface OpenedBlob {
    * buffers; any other stream works too. The exporter reads it to the end or cancels it.
    */
   stream: ReadableStream<Uint8Array>;
+  /**
+   * Optionally, reads the blob's next bytes into `buffer`, as `Deno.FsFile.read` does: resolves
+   * with how many bytes it placed at the start of `buffer` (at most its length), or null at the
+   * end. When it is given, the exporter reads through it alone, straight into the consumer's
+   * buffer with the next read in flight while the last one is hashed, and cancels `stream` when
+   * it is done to close the blob.
+   */
+  read?(buffer: Uint8Array): Promise<number | null>;
 }
 
 /**

@@ -3,9 +3,12 @@
  *
  * The stream is a byte stream and entirely pull-driven: the walk runs on the first read, and each
  * read after that fills the consumer's buffer (or an allocated 1 MiB one) with tar framing and
- * blob bytes. Each blob's next chunk is read ahead while the current one is hashed, so reading
- * overlaps hashing. A blob's digest and size are checked before its last bytes are handed over,
- * so a record that fails verification is never completed in the output.
+ * blob bytes. When the provider offers `read()`, as the filesystem store does, blob bytes are read
+ * straight into that buffer, in a series of reads each started before the bytes of the last one
+ * are hashed: no copy, and reading overlaps hashing. Otherwise the blob's stream is read ahead
+ * into buffers of our own and copied out. Either way a blob's digest and size are checked before
+ * its last bytes are handed over, so a record that fails verification is never completed in the
+ * output.
  *
  * @module
  */
@@ -480,7 +483,7 @@ class ArchiveWriter {
     if (record.kind === "file" || (record.kind === "blob" && record.bytes !== undefined)) {
       this.#pending.push(record.bytes!, padding(record.bytes!.length));
     } else if (record.kind === "blob") {
-      this.#blob = await BlobCopy.open(this.#provider, record.descriptor, record.origin);
+      this.#blob = await openBlobCopy(this.#provider, record.descriptor, record.origin);
     }
     return true;
   }
@@ -522,16 +525,152 @@ interface BlobRead {
   done: boolean;
 }
 
-/** How much of a blob is read ahead at a time, into buffers of this size. */
+/** One blob being copied into the archive, verified as it goes. */
+interface BlobCopy {
+  readonly digest: string;
+  readonly size: number;
+  /**
+   * Places the blob's next bytes at the start of `target`. The blob's last bytes are placed
+   * only once its end has been reached and its size and digest checked.
+   */
+  read(target: Uint8Array): Promise<BlobRead>;
+  /** Stops reading and closes the blob. */
+  cancel(): Promise<void>;
+}
+
+/** Opens a blob for copying: straight into the consumer's buffer if the provider can. */
+async function openBlobCopy(
+  provider: ContentProvider,
+  descriptor: Descriptor,
+  origin: BlobOrigin,
+): Promise<BlobCopy> {
+  let opened;
+  try {
+    opened = await provider.open(descriptor);
+  } catch (error) {
+    throw attachOrigin(error, descriptor, origin);
+  }
+  if (opened.size !== descriptor.size) {
+    await opened.stream.cancel().catch(() => {});
+    throw sizeMismatch(descriptor, origin, opened.size);
+  }
+  return typeof opened.read === "function"
+    ? new DirectBlobCopy(descriptor, origin, opened.stream, opened.read.bind(opened))
+    : new StreamBlobCopy(descriptor, origin, opened.stream);
+}
+
+/** The first read into a consumer's buffer; each next one doubles, up to {@linkcode MAX_READ}. */
+const FIRST_READ = 64 * 1024;
+/** The largest single read into a consumer's buffer. */
+const MAX_READ = 1024 * 1024;
+
+/**
+ * A blob read through the provider's `read()` straight into the consumer's buffer: no copy. The
+ * buffer is filled by a series of reads, each started before the bytes of the one before are
+ * hashed, so reading overlaps hashing; reads start small and grow, so that hashing starts soon
+ * in each new buffer. Never more than size + 1 bytes are asked for.
+ */
+class DirectBlobCopy implements BlobCopy {
+  readonly digest: string;
+  readonly size: number;
+  readonly #descriptor: Descriptor;
+  readonly #origin: BlobOrigin;
+  readonly #digester: Digester;
+  readonly #stream: ReadableStream<Uint8Array>;
+  readonly #read: (buffer: Uint8Array) => Promise<number | null>;
+  /** The last read started, which may still be in flight. */
+  #reading?: Promise<number>;
+  #received = 0;
+  #closed = false;
+
+  constructor(
+    descriptor: Descriptor,
+    origin: BlobOrigin,
+    stream: ReadableStream<Uint8Array>,
+    read: (buffer: Uint8Array) => Promise<number | null>,
+  ) {
+    this.#descriptor = descriptor;
+    this.#origin = origin;
+    this.digest = descriptor.digest;
+    this.size = descriptor.size;
+    this.#digester = new Digester(parseDigest(descriptor.digest).algorithm);
+    this.#stream = stream;
+    this.#read = read;
+  }
+
+  /** Reads into `buffer`, resolving with the count (0 at the end). */
+  async #readInto(buffer: Uint8Array): Promise<number> {
+    const n = await this.#read(buffer);
+    if (n === null) return 0;
+    if (!Number.isSafeInteger(n) || n < 0 || n > buffer.length) {
+      throw new RangeError(
+        `The content provider's read() of blob ${this.digest} gave ${n} for a buffer of ` +
+          `${buffer.length} bytes`,
+      );
+    }
+    return n;
+  }
+
+  async read(target: Uint8Array): Promise<BlobRead> {
+    const want = Math.min(target.length, this.size - this.#received);
+    let filled = 0;
+    let size = Math.min(FIRST_READ, want);
+    try {
+      let reading = want > 0 ? this.#start(target.subarray(0, size)) : undefined;
+      while (reading !== undefined) {
+        const n = await reading;
+        if (n === 0) throw sizeMismatch(this.#descriptor, this.#origin, this.#received);
+        const start = filled;
+        filled += n;
+        this.#received += n;
+        size = Math.min(2 * size, MAX_READ, want - filled);
+        // The next read runs while these bytes are hashed.
+        reading = size > 0 ? this.#start(target.subarray(filled, filled + size)) : undefined;
+        this.#digester.update(target.subarray(start, filled));
+      }
+      if (this.#received < this.size) return { bytes: filled, done: false };
+      // The whole blob is in: it must end here, and hash to its digest.
+      if (await this.#start(new Uint8Array(1)) > 0) {
+        throw sizeMismatch(this.#descriptor, this.#origin, this.size + 1);
+      }
+      const actual = this.#digester.digest();
+      if (actual !== this.digest) throw digestMismatch(this.#descriptor, this.#origin, actual);
+    } catch (error) {
+      await this.cancel();
+      throw error;
+    }
+    await this.cancel();
+    return { bytes: filled, done: true };
+  }
+
+  /** Starts a read into `buffer`; it resolves with the count, 0 at the end. */
+  #start(buffer: Uint8Array): Promise<number> {
+    if (this.#closed) return Promise.reject(new Error(`Blob ${this.digest} is closed`));
+    const reading = this.#readInto(buffer);
+    this.#reading = reading;
+    reading.catch(() => {}); // awaited by read(); a failure there errors the export
+    return reading;
+  }
+
+  /** Closes the blob, once no read is in flight into a buffer it no longer owns. */
+  async cancel(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#reading?.catch(() => {});
+    await this.#stream.cancel().catch(() => {});
+  }
+}
+
+/** How much of a blob read through its stream is read ahead at a time, into buffers this size. */
 const READ_AHEAD = 1024 * 1024;
 
 /**
- * One blob being copied into the archive. The next read from the provider is always in flight
- * while the current chunk is hashed and copied out, so reading overlaps hashing. Never more than
- * size + 1 bytes are asked for, and the blob's last bytes are released only once its end and its
- * digest have been checked.
+ * A blob read through its stream. The next read from the provider is always in flight while the
+ * current chunk is hashed and copied out, so reading overlaps hashing. Never more than size + 1
+ * bytes are asked for, and the blob's last bytes are released only once its end and its digest
+ * have been checked.
  */
-class BlobCopy {
+class StreamBlobCopy implements BlobCopy {
   readonly digest: string;
   readonly size: number;
   readonly #descriptor: Descriptor;
@@ -549,11 +688,7 @@ class BlobCopy {
   #verified = false;
   #closed = false;
 
-  private constructor(
-    descriptor: Descriptor,
-    origin: BlobOrigin,
-    stream: ReadableStream<Uint8Array>,
-  ) {
+  constructor(descriptor: Descriptor, origin: BlobOrigin, stream: ReadableStream<Uint8Array>) {
     this.#descriptor = descriptor;
     this.#origin = origin;
     this.digest = descriptor.digest;
@@ -564,26 +699,7 @@ class BlobCopy {
     } catch {
       this.#reader = stream.getReader();
     }
-  }
-
-  static async open(
-    provider: ContentProvider,
-    descriptor: Descriptor,
-    origin: BlobOrigin,
-  ): Promise<BlobCopy> {
-    let opened;
-    try {
-      opened = await provider.open(descriptor);
-    } catch (error) {
-      throw attachOrigin(error, descriptor, origin);
-    }
-    const copy = new BlobCopy(descriptor, origin, opened.stream);
-    if (opened.size !== descriptor.size) {
-      await copy.cancel();
-      throw sizeMismatch(descriptor, origin, opened.size);
-    }
-    copy.#readAhead();
-    return copy;
+    this.#readAhead();
   }
 
   /** Starts the next read: at most the bytes that could still belong to the blob, plus one. */

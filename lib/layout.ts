@@ -167,7 +167,9 @@ export class Layout implements ContentProvider, ImageStore {
         await verifyFile(file, descriptor);
         await file.seek(0, Deno.SeekMode.Start);
       }
-      return { size: info.size, stream: file.readable };
+      // The stream closes the file when it is cancelled or read to the end; read() is the
+      // exporter's fast path over the same file.
+      return { size: info.size, stream: file.readable, read: (buffer) => file.read(buffer) };
     } catch (error) {
       file.close();
       throw error;

@@ -17,6 +17,7 @@ import {
 import { type Desc, ScratchStore } from "./support/scratch_store.ts";
 import { prng } from "./support/seeded.ts";
 import { entry, readTar } from "./support/tar_reader.ts";
+import { concat } from "./support/bytes.ts";
 
 const NAME = "example.com/blobs:1";
 const MiB = 1024 * 1024;
@@ -104,16 +105,6 @@ async function readByob(stream: ReadableStream<Uint8Array>, size: number): Promi
     buffers = [buffers[1], value.buffer as ArrayBuffer];
   }
   return concat(parts);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }
 
 /** The consumers under test. */

@@ -2,6 +2,7 @@
 // aborts) and the atomic file writer, in temporary directories that each test removes.
 import assert from "node:assert/strict";
 import { copyToWriter, OutputError, writeFileAtomically, type Writer } from "../lib/output.ts";
+import { concat } from "./support/bytes.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -11,16 +12,6 @@ function pattern(length: number, seed = 0): Uint8Array {
   const bytes = new Uint8Array(length);
   for (let i = 0; i < length; i++) bytes[i] = (i * 31 + (i >> 9) + seed) & 0xff;
   return bytes;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 type Kind = "bytes" | "default";

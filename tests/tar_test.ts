@@ -8,6 +8,7 @@ import {
   paddingLength,
   type TarEntry,
 } from "../lib/tar.ts";
+import { concat } from "./support/bytes.ts";
 
 /** One case of testdata/tar/golden.json, written by testdata/tar/gen_golden.go from Go itself. */
 interface GoldenEntry {
@@ -42,16 +43,6 @@ function unpack(packed: string): Uint8Array {
     }
   }
   return new Uint8Array(bytes);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function body(size: number): Uint8Array {
@@ -108,12 +99,12 @@ for (const e of golden.entries) {
     if (e.archive !== undefined) {
       // A directory is a header-only type: Go writes no body and no padding whatever its size.
       const bodySize = e.typeflag === "5" ? 0 : e.size;
-      const archive = concat(
+      const archive = concat([
         encodeHeader(entry),
         body(bodySize),
         new Uint8Array(paddingLength(bodySize)),
         endOfArchive(),
-      );
+      ]);
       assert.deepEqual(archive, unpack(e.archive));
     }
   });
@@ -279,7 +270,7 @@ Deno.test({
     const dir = await Deno.makeTempDir();
     try {
       const path = `${dir}/test.tar`;
-      await Deno.writeFile(path, concat(...parts));
+      await Deno.writeFile(path, concat(parts));
       const run = async (...args: string[]): Promise<Uint8Array> => {
         const out = await new Deno.Command("tar", {
           args,

@@ -46,6 +46,25 @@ export interface BlobInfo {
  * const manifest = await new Response(blob.stream).json();
  * assert.equal(manifest.layers.length, 2);
  * ```
+ *
+ * @example Read a blob into a buffer of your own
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openLayout } from "@ocipack/ocipack";
+ *
+ * const store = await openLayout("testdata/store");
+ * const { target } = await store.getImage("docker.io/library/hello:oci");
+ * const blob = await store.open(target);
+ * const buffer = new Uint8Array(blob.size);
+ * let filled = 0;
+ * while (filled < buffer.length) {
+ *   const n = await blob.read!(buffer.subarray(filled));
+ *   if (n === null) break;
+ *   filled += n;
+ * }
+ * await blob.stream.cancel(); // closes the file
+ * assert.equal(filled, target.size);
+ * ```
  */
 export interface OpenedBlob {
   /** The stored size in bytes. */

@@ -24,7 +24,7 @@ import {
   parsePlatform,
 } from "./mod.ts";
 import { listImageSummaries, resolveImage } from "./lib/images.ts";
-import { copyToWriter, OutputError, writeFileAtomically } from "./lib/output.ts";
+import { copyToWriter, OutputError, writeAll, writeFileAtomically } from "./lib/output.ts";
 import { formatBytes, ProgressLine } from "./lib/progress.ts";
 
 const HELP = `ocipack ${denoJson.version}: write container image archives from a content store
@@ -111,7 +111,7 @@ function printErr(text: string): void {
 }
 
 async function printOut(text: string): Promise<void> {
-  await copyToWriter(new Blob([text]).stream(), Deno.stdout);
+  await writeAll(Deno.stdout, encoder.encode(text));
 }
 
 function parse(args: string[], options: Record<string, ParseOption>, help: string) {

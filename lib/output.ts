@@ -49,18 +49,18 @@ export async function copyToWriter(
   const source = (byob ?? reader)!;
   const onAbort = () => source.cancel(signal?.reason).catch(() => {});
   signal?.addEventListener("abort", onAbort, { once: true });
-  // The write in flight, and the buffer it holds (free again once it settles).
+  // The write in flight, and the buffer it holds (free again once it settles). Buffers are
+  // for a byte stream only; a default reader hands over chunks of its own.
   let writing: Promise<void> | undefined;
   let held: ArrayBuffer | undefined;
-  let spare: ArrayBuffer | undefined = new ArrayBuffer(COPY_BUFFER);
+  let spare: ArrayBuffer | undefined;
   try {
     signal?.throwIfAborted();
     while (true) {
-      const buffer = spare ?? new ArrayBuffer(COPY_BUFFER);
-      spare = undefined;
       const { value, done } = byob !== undefined
-        ? await byob.read(new Uint8Array(buffer))
+        ? await byob.read(new Uint8Array(spare ?? new ArrayBuffer(COPY_BUFFER)))
         : await reader!.read();
+      spare = undefined;
       signal?.throwIfAborted();
       if (writing !== undefined) {
         await writing;
@@ -82,7 +82,11 @@ export async function copyToWriter(
   }
 }
 
-async function writeAll(writer: Writer, bytes: Uint8Array): Promise<void> {
+/**
+ * Writes all of `bytes`, however many calls the writer needs; a failure rejects with an
+ * {@linkcode OutputError}.
+ */
+export async function writeAll(writer: Writer, bytes: Uint8Array): Promise<void> {
   let offset = 0;
   try {
     while (offset < bytes.length) {

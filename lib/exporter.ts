@@ -31,7 +31,7 @@ import { InvalidArgumentError } from "./errors.ts";
 import { isNonDistributable } from "./media_types.ts";
 import { ordered, parsePlatform, type Platform, type PlatformMatcher } from "./platforms.ts";
 import { ociReferenceName } from "./reference.ts";
-import { BLOCK_SIZE, encodeHeader, endOfArchive, headerLength, paddingLength } from "./tar.ts";
+import { BLOCK_SIZE, encodeHeader, endOfArchive, paddingLength } from "./tar.ts";
 import { type ArchivePlan, type ArchiveRecord, planArchive, type WalkOptions } from "./walk.ts";
 
 /**
@@ -413,6 +413,8 @@ interface Fill {
 class ArchiveWriter {
   readonly #provider: ContentProvider;
   readonly #records: readonly ArchiveRecord[];
+  /** Each record's tar header, encoded once: its length counts toward the total. */
+  readonly #headers: readonly Uint8Array[];
   readonly #onProgress?: (progress: ExportProgress) => void;
   readonly #progress: ExportProgress;
   #next = 0;
@@ -428,12 +430,13 @@ class ArchiveWriter {
   ) {
     this.#provider = provider;
     this.#records = plan.records;
+    this.#headers = plan.records.map((record) => encodeHeader(entryOf(record)));
     this.#onProgress = onProgress;
     let totalBytes = 2 * BLOCK_SIZE;
     let blobs = 0;
-    for (const record of plan.records) {
+    for (const [i, record] of plan.records.entries()) {
       const size = sizeOf(record);
-      totalBytes += headerLength(entryOf(record)) + size + paddingLength(size);
+      totalBytes += this.#headers[i].length + size + paddingLength(size);
       if (record.kind === "blob") blobs++;
     }
     this.#progress = { bytes: 0, totalBytes, images: plan.manifests.length, blobs };
@@ -478,8 +481,8 @@ class ArchiveWriter {
       }
       return false;
     }
-    const record = this.#records[this.#next++];
-    this.#pending.push(encodeHeader(entryOf(record)));
+    const record = this.#records[this.#next];
+    this.#pending.push(this.#headers[this.#next++]);
     if (record.kind === "file" || (record.kind === "blob" && record.bytes !== undefined)) {
       this.#pending.push(record.bytes!, padding(record.bytes!.length));
     } else if (record.kind === "blob") {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Descriptor } from "./documents.ts";
-import { Digester, parseDigest } from "./digest.ts";
+import { digestOf, parseDigest } from "./digest.ts";
 import {
   DigestMismatchError,
   InvalidDocumentError,
@@ -291,13 +291,39 @@ export async function readVerified(
     await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
-  if (filled !== descriptor.size) throw sizeMismatch(descriptor, origin, filled);
   const content = bytes.subarray(0, filled);
-  const digester = new Digester(algorithm);
-  digester.update(content);
-  const actual = digester.digest();
-  if (actual !== descriptor.digest) throw digestMismatch(descriptor, origin, actual);
+  checkBlobEnd(descriptor, origin, filled, () => digestOf(content, algorithm));
   return content;
+}
+
+/**
+ * The last step of verifying a blob read in full: `received` bytes must be the descriptor's size
+ * and then, hashed (`digest` is called only once the size is right), its digest.
+ *
+ * @throws {SizeMismatchError | DigestMismatchError}
+ */
+export function checkBlobEnd(
+  descriptor: Descriptor,
+  origin: BlobOrigin,
+  received: number,
+  digest: () => string,
+): void {
+  if (received !== descriptor.size) throw sizeMismatch(descriptor, origin, received);
+  const actual = digest();
+  if (actual !== descriptor.digest) throw digestMismatch(descriptor, origin, actual);
+}
+
+/** Awaits a provider call, adding the blob's origin to its error (see {@linkcode attachOrigin}). */
+export async function withOrigin<T>(
+  promise: Promise<T>,
+  descriptor: Descriptor,
+  origin: BlobOrigin,
+): Promise<T> {
+  try {
+    return await promise;
+  } catch (error) {
+    throw attachOrigin(error, descriptor, origin);
+  }
 }
 
 /** Upper-cases the first letter of a message fragment. */

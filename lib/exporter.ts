@@ -13,12 +13,12 @@
  * @module
  */
 import {
-  attachOrigin,
   type BlobOrigin,
+  checkBlobEnd,
   type ContentProvider,
-  digestMismatch,
   type ImageStore,
   sizeMismatch,
+  withOrigin,
 } from "./content.ts";
 import { Digester, parseDigest } from "./digest.ts";
 import {
@@ -547,12 +547,7 @@ async function openBlobCopy(
   descriptor: Descriptor,
   origin: BlobOrigin,
 ): Promise<BlobCopy> {
-  let opened;
-  try {
-    opened = await provider.open(descriptor);
-  } catch (error) {
-    throw attachOrigin(error, descriptor, origin);
-  }
+  const opened = await withOrigin(provider.open(descriptor), descriptor, origin);
   if (opened.size !== descriptor.size) {
     await opened.stream.cancel().catch(() => {});
     throw sizeMismatch(descriptor, origin, opened.size);
@@ -636,8 +631,7 @@ class DirectBlobCopy implements BlobCopy {
       if (await this.#start(new Uint8Array(1)) > 0) {
         throw sizeMismatch(this.#descriptor, this.#origin, this.size + 1);
       }
-      const actual = this.#digester.digest();
-      if (actual !== this.digest) throw digestMismatch(this.#descriptor, this.#origin, actual);
+      checkBlobEnd(this.#descriptor, this.#origin, this.#received, () => this.#digester.digest());
     } catch (error) {
       await this.cancel();
       throw error;
@@ -754,13 +748,7 @@ class StreamBlobCopy implements BlobCopy {
 
   /** At the end of the stream: checks the size and the digest. */
   #finish(ended: boolean): BlobRead {
-    if (this.#received !== this.size) {
-      throw sizeMismatch(this.#descriptor, this.#origin, this.#received);
-    }
-    const actual = this.#digester.digest();
-    if (actual !== this.digest) {
-      throw digestMismatch(this.#descriptor, this.#origin, actual);
-    }
+    checkBlobEnd(this.#descriptor, this.#origin, this.#received, () => this.#digester.digest());
     this.#verified = true;
     this.#release();
     return { bytes: 0, done: ended };

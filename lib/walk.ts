@@ -9,13 +9,13 @@
  * @module
  */
 import {
-  attachOrigin,
   type BlobOrigin,
   capitalize,
   type ContentProvider,
   describeBlob,
   readVerified,
   sizeMismatch,
+  withOrigin,
 } from "./content.ts";
 import { blobPath, parseDigest } from "./digest.ts";
 import {
@@ -426,17 +426,4 @@ function roleOf(desc: Descriptor): string {
   if (isManifestType(desc.mediaType)) return "manifest";
   if (isIndexType(desc.mediaType)) return "index";
   return "blob";
-}
-
-/** Awaits a provider call, adding the blob's origin to its error. */
-async function withOrigin<T>(
-  promise: Promise<T>,
-  desc: Descriptor,
-  origin: BlobOrigin,
-): Promise<T> {
-  try {
-    return await promise;
-  } catch (error) {
-    throw attachOrigin(error, desc, origin);
-  }
 }

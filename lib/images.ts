@@ -18,6 +18,7 @@ import { InvalidArgumentError, InvalidDocumentError, NotFoundError } from "./err
 import type { ManifestRequest } from "./exporter.ts";
 import { isIndexType, isManifestType, OCI_INDEX, OCI_MANIFEST } from "./media_types.ts";
 import {
+  byPreference,
   formatPlatform,
   normalizePlatform,
   type Platform,
@@ -135,6 +136,19 @@ export async function listImageSummaries(
   store: Store,
   host: PlatformMatcher,
 ): Promise<ImageSummary[]> {
+  // Sizes and platforms read the same documents, and several names may share a target: each
+  // document is read and verified once.
+  const documents = new Map<string, Promise<Uint8Array>>();
+  const read: ReadDocument = (desc) => {
+    const key = `${desc.digest}\0${desc.size}`;
+    let bytes = documents.get(key);
+    if (bytes === undefined) {
+      bytes = readVerified(store, desc);
+      bytes.catch(() => {}); // each use handles the failure
+      documents.set(key, bytes);
+    }
+    return bytes;
+  };
   const summaries: ImageSummary[] = [];
   for (const image of await store.listImages()) {
     const { target } = image;
@@ -142,16 +156,19 @@ export async function listImageSummaries(
       name: image.name,
       mediaType: target.mediaType,
       digest: target.digest,
-      size: await imageSize(store, target, host).catch(() => undefined),
-      platforms: await imagePlatforms(store, target).catch(() => []),
+      size: await imageSize(read, target, host).catch(() => undefined),
+      platforms: await imagePlatforms(read, target).catch(() => []),
     });
   }
   return summaries;
 }
 
+/** Reads a document's verified bytes. */
+type ReadDocument = (desc: Descriptor) => Promise<Uint8Array>;
+
 /** Content size for one platform: containerd's `Image.Size` with `LimitManifests(..., 1)`. */
 async function imageSize(
-  store: ContentProvider,
+  read: ReadDocument,
   target: Descriptor,
   matcher: PlatformMatcher,
   depth = 0,
@@ -159,24 +176,19 @@ async function imageSize(
   if (depth > 8) throw new InvalidDocumentError("Image nests too deep");
   let size = target.size;
   if (isManifestType(target.mediaType)) {
-    const manifest = decodeManifest(await readVerified(store, target));
+    const manifest = decodeManifest(await read(target));
     for (const d of [manifest.config, ...manifest.layers]) size += d.size;
   } else if (isIndexType(target.mediaType)) {
-    const children = decodeIndex(await readVerified(store, target)).manifests
+    const children = decodeIndex(await read(target)).manifests
       .filter((m) => m.platform === undefined || matcher.match(m.platform))
-      .sort((a, b) => (preferred(matcher, a, b) ? -1 : preferred(matcher, b, a) ? 1 : 0));
-    if (children.length > 0) size += await imageSize(store, children[0], matcher, depth + 1);
+      .sort(byPreference(matcher));
+    if (children.length > 0) size += await imageSize(read, children[0], matcher, depth + 1);
   }
   return size;
 }
 
-function preferred(matcher: PlatformMatcher, a: Descriptor, b: Descriptor): boolean {
-  return a.platform !== undefined &&
-    (b.platform === undefined || matcher.less(a.platform, b.platform));
-}
-
 /** containerd's `images.Platforms`: from index entries, or from a manifest's config. */
-async function imagePlatforms(store: ContentProvider, target: Descriptor): Promise<string[]> {
+async function imagePlatforms(read: ReadDocument, target: Descriptor): Promise<string[]> {
   const found = new Set<string>();
   const visit = async (desc: Descriptor, depth: number): Promise<void> => {
     if (depth > 8) return;
@@ -187,12 +199,12 @@ async function imagePlatforms(store: ContentProvider, target: Descriptor): Promi
       return;
     }
     if (isIndexType(desc.mediaType)) {
-      for (const child of decodeIndex(await readVerified(store, desc)).manifests) {
+      for (const child of decodeIndex(await read(desc)).manifests) {
         await visit(child, depth + 1);
       }
     } else if (isManifestType(desc.mediaType)) {
-      const { config } = decodeManifest(await readVerified(store, desc));
-      const image = JSON.parse(new TextDecoder().decode(await readVerified(store, config)));
+      const { config } = decodeManifest(await read(desc));
+      const image = JSON.parse(new TextDecoder().decode(await read(config)));
       const platform: Platform = {
         os: String(image?.os ?? ""),
         architecture: String(image?.architecture ?? ""),

@@ -1085,3 +1085,15 @@ export function defaultMatcher(): PlatformMatcher {
 export function defaultStrict(): PlatformMatcher {
   return onlyStrict(hostPlatform());
 }
+
+/**
+ * A sort comparator putting what has a platform in the matcher's order of preference (by
+ * `less`), and what has none after it; a stable sort keeps ties in their order.
+ */
+export function byPreference(
+  matcher: PlatformMatcher,
+): (a: { platform?: Platform }, b: { platform?: Platform }) => number {
+  const less = (x: { platform?: Platform }, y: { platform?: Platform }) =>
+    x.platform !== undefined && (y.platform === undefined || matcher.less(x.platform, y.platform));
+  return (a, b) => less(a, b) ? -1 : less(b, a) ? 1 : 0;
+}

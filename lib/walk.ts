@@ -38,7 +38,7 @@ import {
 } from "./errors.ts";
 import { compareCodePoints } from "./go_json.ts";
 import { isIndexType, isManifestType } from "./media_types.ts";
-import type { PlatformMatcher } from "./platforms.ts";
+import { byPreference, type PlatformMatcher } from "./platforms.ts";
 import { familiarizeReference, isDigestOnlyReference } from "./reference.ts";
 
 /** How deep indexes may nest below a requested descriptor before the walk gives up. */
@@ -214,14 +214,12 @@ class Walk {
   async #exportIndex(desc: Descriptor, origin: BlobOrigin): Promise<Descriptor | undefined> {
     const options = this.#options;
     this.#validate(desc, origin);
-    const bytes = await this.#document(desc, origin);
-    // containerd parses a requested index without this check; we refuse a confused document
-    // here as everywhere else (CVE-2021-41190).
-    this.#parse(desc, origin, () => checkDocumentKind(bytes, desc.mediaType));
+    // containerd parses a requested index without checking its kind; #children refuses a
+    // confused document here as everywhere else (CVE-2021-41190). An index is never skipped.
+    const children = await this.#children(desc, origin) as Descriptor[];
     this.#addBlob(desc, origin, false);
-    const index = this.#parse(desc, origin, () => decodeIndex(bytes));
     const selected: Descriptor[] = [];
-    for (const child of index.manifests) {
+    for (const child of children) {
       if (options.platform) {
         if (child.platform === undefined || options.platform.match(child.platform)) {
           selected.push(child);
@@ -232,14 +230,7 @@ class Walk {
       await this.#visit(child, { image: origin.image, role: roleOf(child) }, 1);
     }
     if (selected.length > 0) {
-      const matcher = options.platform!;
-      selected.sort((a, b) => {
-        const less = (x: Descriptor, y: Descriptor) =>
-          x.platform !== undefined &&
-          (y.platform === undefined || matcher.less(x.platform, y.platform));
-        return less(a, b) ? -1 : less(b, a) ? 1 : 0;
-      });
-      return selected[0];
+      return selected.sort(byPreference(options.platform!))[0];
     }
     if (options.platform) {
       throw new NotFoundError(

@@ -11,6 +11,7 @@
  * @module
  */
 import { describe } from "./digest.ts";
+import { goPathJoin } from "./go_path.ts";
 import { InvalidArgumentError } from "./errors.ts";
 
 /**
@@ -144,31 +145,6 @@ function goLess(a: string, b: string): boolean {
 
 function goCompare(a: string, b: string): number {
   return goLess(a, b) ? -1 : goLess(b, a) ? 1 : 0;
-}
-
-/** Go's `path.Clean`. */
-function goPathClean(path: string): string {
-  if (path === "") return ".";
-  const rooted = path.startsWith("/");
-  const out: string[] = [];
-  for (const element of path.split("/")) {
-    if (element === "" || element === ".") continue;
-    if (element === "..") {
-      if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
-      else if (!rooted) out.push("..");
-      continue;
-    }
-    out.push(element);
-  }
-  const joined = out.join("/");
-  if (rooted) return "/" + joined;
-  return joined === "" ? "." : joined;
-}
-
-/** Go's `path.Join`: the non-empty elements joined with `/`, then cleaned. */
-function goPathJoin(...elements: string[]): string {
-  const kept = elements.filter((e) => e !== "");
-  return kept.length === 0 ? "" : goPathClean(kept.join("/"));
 }
 
 /** Go's `strconv.Atoi`: an optional sign and decimal digits that fit an int64. */

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { goPathJoin } from "./go_path.ts";
 
 /** One entry of a tar archive: what ocipack passes to the header encoder. */
 export interface TarEntry {
@@ -52,7 +53,6 @@ const MAX_MODE = 0o7777777;
 const MAX_PAX_RECORDS = 1 << 20;
 
 const SLASH = 0x2f;
-const DOT = 0x2e;
 const TYPEFLAG_PAX = 0x78; // 'x'
 
 /** How an entry's header is written: USTAR without a prefix, USTAR split at a slash, or PAX. */
@@ -229,49 +229,6 @@ function finishBlock(
   target[at + CHECKSUM_OFFSET + 7] = 0x20;
 }
 
-/** Go's path.Clean. Only '/' and '.' matter, so it works on UTF-16 code units as on bytes. */
-function cleanPath(path: string): string {
-  if (path === "") return ".";
-  const rooted = path.charCodeAt(0) === SLASH;
-  const n = path.length;
-  let out = "";
-  let r = 0;
-  let dotdot = 0;
-  if (rooted) {
-    out = "/";
-    r = 1;
-    dotdot = 1;
-  }
-  while (r < n) {
-    const c = path.charCodeAt(r);
-    if (c === SLASH) {
-      r++;
-    } else if (c === DOT && (r + 1 === n || path.charCodeAt(r + 1) === SLASH)) {
-      r++;
-    } else if (
-      c === DOT && path.charCodeAt(r + 1) === DOT &&
-      (r + 2 === n || path.charCodeAt(r + 2) === SLASH)
-    ) {
-      r += 2;
-      if (out.length > dotdot) {
-        let w = out.length - 1;
-        while (w > dotdot && out.charCodeAt(w) !== SLASH) w--;
-        out = out.slice(0, w);
-      } else if (!rooted) {
-        if (out.length > 0) out += "/";
-        out += "..";
-        dotdot = out.length;
-      }
-    } else {
-      if ((rooted && out.length !== 1) || (!rooted && out.length !== 0)) out += "/";
-      const start = r;
-      while (r < n && path.charCodeAt(r) !== SLASH) r++;
-      out += path.slice(start, r);
-    }
-  }
-  return out === "" ? "." : out;
-}
-
 /**
  * The name of the PAX extended header, as Go writes it: `path.Join(dir, "PaxHeaders.0", base)`,
  * then ASCII only, cut to 100 bytes, trailing slashes trimmed.
@@ -280,10 +237,7 @@ function paxHeaderName(name: string): string {
   const slash = name.lastIndexOf("/");
   const dir = name.slice(0, slash + 1);
   const file = name.slice(slash + 1);
-  // path.Join skips leading empty elements but keeps later ones; Clean removes what they add.
-  let joined = dir === "" ? "PaxHeaders.0" : `${dir}/PaxHeaders.0`;
-  joined += `/${file}`;
-  let ascii = toASCII(cleanPath(joined));
+  let ascii = toASCII(goPathJoin(dir, "PaxHeaders.0", file));
   if (ascii.length > NAME_SIZE) ascii = ascii.slice(0, NAME_SIZE);
   let end = ascii.length;
   while (end > 0 && ascii.charCodeAt(end - 1) === SLASH) end--;

@@ -27,6 +27,16 @@ export interface ParsedDigest {
 
 const HEX = /^[0-9a-f]+$/;
 
+/** The length of a registered algorithm's hex encoding, or undefined for any other name. */
+export function encodedLength(algorithm: string): number | undefined {
+  return Object.hasOwn(ENCODED_LENGTH, algorithm) ? ENCODED_LENGTH[algorithm] : undefined;
+}
+
+/** Whether a string is non-empty lower-case hex. */
+export function isLowerHex(text: string): boolean {
+  return HEX.test(text);
+}
+
 /**
  * Validates a digest as go-digest's `Digest.Validate` does and splits it into algorithm and hex.
  * Nothing derived from a digest (a path, a hash) is used before this returns.
@@ -46,7 +56,7 @@ export function parseDigest(value: unknown): ParsedDigest {
   }
   const algorithm = value.slice(0, colon);
   const encoded = value.slice(colon + 1);
-  const length = Object.hasOwn(ENCODED_LENGTH, algorithm) ? ENCODED_LENGTH[algorithm] : undefined;
+  const length = encodedLength(algorithm);
   if (length === undefined) {
     throw new InvalidDigestError(
       `Invalid digest ${describe(value)}: unsupported algorithm (${DIGEST_ALGORITHMS.join(", ")})`,
@@ -57,7 +67,7 @@ export function parseDigest(value: unknown): ParsedDigest {
       `Invalid digest ${describe(value)}: ${algorithm} needs ${length} hex digits`,
     );
   }
-  if (!HEX.test(encoded)) {
+  if (!isLowerHex(encoded)) {
     throw new InvalidDigestError(`Invalid digest ${describe(value)}: not lower-case hex`);
   }
   return { algorithm, encoded };

@@ -311,7 +311,8 @@ export function checkDescriptor(value: unknown, what = "descriptor"): Descriptor
   return descriptor;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+/** Whether a value is a JSON object: not null, not an array. */
+export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 

@@ -26,6 +26,7 @@ import {
   ANNOTATION_REF_NAME,
   checkDescriptor,
   type Descriptor,
+  isObject,
 } from "./documents.ts";
 import { InvalidArgumentError } from "./errors.ts";
 import { isNonDistributable } from "./media_types.ts";
@@ -346,8 +347,7 @@ function resolveOptions(
 function toMatcher(option: PlatformOption | undefined): PlatformMatcher | undefined {
   if (option === undefined) return undefined;
   if (
-    typeof option === "object" && option !== null && !Array.isArray(option) &&
-    typeof (option as PlatformMatcher).match === "function" &&
+    isObject(option) && typeof (option as PlatformMatcher).match === "function" &&
     typeof (option as PlatformMatcher).less === "function"
   ) {
     return option as PlatformMatcher;

@@ -13,7 +13,13 @@ import {
   readVerified,
 } from "./content.ts";
 import { isDigest } from "./digest.ts";
-import { checkDescriptor, decodeIndex, decodeManifest, type Descriptor } from "./documents.ts";
+import {
+  checkDescriptor,
+  decodeIndex,
+  decodeManifest,
+  type Descriptor,
+  isObject,
+} from "./documents.ts";
 import { InvalidArgumentError, InvalidDocumentError, NotFoundError } from "./errors.ts";
 import type { ManifestRequest } from "./exporter.ts";
 import { isIndexType, isManifestType, OCI_INDEX, OCI_MANIFEST } from "./media_types.ts";
@@ -102,7 +108,6 @@ async function descriptorFor(store: Store, digest: string, label: string): Promi
   if (mediaType === "") {
     // OCI documents may leave mediaType out; tell them apart by their fields. (An image config
     // has a "config" object too, but no layers.)
-    const isObject = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
     if (Array.isArray(fields?.manifests)) mediaType = OCI_INDEX;
     else if (isObject(fields?.config) && Array.isArray(fields?.layers)) mediaType = OCI_MANIFEST;
   }

@@ -14,7 +14,7 @@ import {
   type OpenedBlob,
   sizeMismatch,
 } from "./content.ts";
-import { Digester, parseDigest } from "./digest.ts";
+import { blobPath, Digester, parseDigest } from "./digest.ts";
 import {
   ANNOTATION_IMAGE_NAME,
   ANNOTATION_REF_NAME,
@@ -177,8 +177,7 @@ export class Layout implements ContentProvider, ImageStore {
   }
 
   #blobPath(descriptor: Descriptor): string {
-    const { algorithm, encoded } = parseDigest(descriptor.digest);
-    return `${this.root}/blobs/${algorithm}/${encoded}`;
+    return `${this.root}/${blobPath(descriptor.digest)}`;
   }
 }
 

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { encodedLength, isLowerHex } from "./digest.ts";
 import { InvalidArgumentError } from "./errors.ts";
 
 /** A parsed image name, split into its normalized parts. */
@@ -45,9 +46,8 @@ const REFERENCE_RE = new RegExp(
 const ANCHORED_NAME_RE = new RegExp(`^(?:(${DOMAIN_AND_PORT})/)?(${REMOTE_NAME})$`);
 const IDENTIFIER_RE = /^[a-f0-9]{64}$/;
 
-// go-digest: the registered algorithms with their hex lengths, and the looser digest grammar it
-// uses to tell an unsupported algorithm from a malformed digest.
-const DIGEST_HEX_LENGTH: Readonly<Record<string, number>> = { sha256: 64, sha384: 96, sha512: 128 };
+// go-digest's looser digest grammar, which it uses to tell an unsupported algorithm from a
+// malformed digest.
 const GO_DIGEST_RE = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
 function invalid(name: string, reason: string): InvalidArgumentError {
@@ -59,14 +59,12 @@ function digestProblem(digest: string): string | undefined {
   const colon = digest.indexOf(":");
   const algorithm = digest.slice(0, colon);
   const hex = digest.slice(colon + 1);
-  const length = Object.hasOwn(DIGEST_HEX_LENGTH, algorithm)
-    ? DIGEST_HEX_LENGTH[algorithm]
-    : undefined;
+  const length = encodedLength(algorithm);
   if (length === undefined) {
     return GO_DIGEST_RE.test(digest) ? "unsupported digest algorithm" : "invalid digest format";
   }
   if (hex.length !== length) return "invalid digest length";
-  if (!/^[a-f0-9]+$/.test(hex)) return "invalid digest format";
+  if (!isLowerHex(hex)) return "invalid digest format";
   return undefined;
 }
 

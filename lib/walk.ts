@@ -286,8 +286,9 @@ class Walk {
     const children = [config, ...layers];
     if (this.#options.skipMissing) {
       for (const [i, child] of children.entries()) {
-        this.#validate(child, { image: origin.image, role: i === 0 ? "config" : "layer" });
-        if (!(await this.#exists(child, origin))) return [];
+        const childOrigin = { image: origin.image, role: i === 0 ? "config" : "layer" };
+        this.#validate(child, childOrigin);
+        if (!(await this.#exists(child, childOrigin))) return [];
       }
     }
     return children;

@@ -213,6 +213,26 @@ Deno.test("a missing blob: NotFoundError naming the blob and the image, before a
   assert.equal(error.message, `Config ${config.digest} of image ${HELLO} not found`);
 });
 
+Deno.test("under skipMissing, a config or layer of the wrong size is named as such", async (t) => {
+  await using store = await ScratchStore.copy();
+  const hello = await store.target(HELLO);
+  const { config, layers } = await store.json<{ config: Desc; layers: Desc[] }>(hello.digest);
+  for (const [role, blob] of [["Config", config], ["Layer", layers[1]]] as const) {
+    await t.step(role, async () => {
+      const original = await Deno.readFile(store.path(blob.digest));
+      await Deno.writeFile(store.path(blob.digest), new Uint8Array([...original, 0]));
+      const error = await expectError(
+        store.dir,
+        { images: [HELLO], skipMissing: true },
+        SizeMismatchError,
+        new RegExp(`^${role} ${blob.digest} of image docker\\.io/library/hello:oci `),
+      );
+      assert.equal(error.digest, blob.digest);
+      await Deno.writeFile(store.path(blob.digest), original);
+    });
+  }
+});
+
 Deno.test("blobs that are not regular files are refused without blocking", async (t) => {
   await using store = await ScratchStore.copy();
   const hello = await store.target(HELLO);

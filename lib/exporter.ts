@@ -734,7 +734,13 @@ class StreamBlobCopy implements BlobCopy {
         await this.cancel();
         throw sizeMismatch(this.#descriptor, this.#origin, this.size + 1);
       }
-      this.#finish(false);
+      if (extra === null) this.#finish(false);
+      else {
+        // An empty chunk where the stream should have ended: the blob is complete, and the
+        // stream, which has not said it is done, is closed rather than left open.
+        this.#check();
+        await this.cancel();
+      }
     }
     const chunk = this.#current;
     const n = Math.min(chunk.length, target.length);
@@ -746,12 +752,17 @@ class StreamBlobCopy implements BlobCopy {
     return { bytes: n, done: this.#verified && this.#current.length === 0 };
   }
 
-  /** At the end of the stream: checks the size and the digest. */
+  /** At the end of the stream: checks the size and the digest, and lets go of the stream. */
   #finish(ended: boolean): BlobRead {
-    checkBlobEnd(this.#descriptor, this.#origin, this.#received, () => this.#digester.digest());
-    this.#verified = true;
+    this.#check();
     this.#release();
     return { bytes: 0, done: ended };
+  }
+
+  /** Checks the size and the digest of what was received. */
+  #check(): void {
+    checkBlobEnd(this.#descriptor, this.#origin, this.#received, () => this.#digester.digest());
+    this.#verified = true;
   }
 
   async cancel(): Promise<void> {

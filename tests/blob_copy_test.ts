@@ -194,6 +194,40 @@ Deno.test("a bad large blob fails the same way on both paths, its last bytes hel
   }
 });
 
+Deno.test("a blob stream that gives an empty chunk instead of ending is closed", async () => {
+  const { store } = await makeStore();
+  await using _ = store;
+  const layout = await openLayout(store.dir);
+  const expected = await new Response(exportArchive(layout, { images: [NAME] })).bytes();
+  let opened = 0;
+  let cancelled = 0;
+  // Each layer in one chunk, then an empty chunk, then nothing: the stream never closes itself.
+  // (Documents are read to their stream's end, so theirs are left as they are.)
+  const provider: Provider = {
+    stat: (d) => layout.stat(d),
+    open: async (d) => {
+      if (!d.mediaType.includes(".layer.")) return layout.open(d);
+      const bytes = await new Response((await layout.open(d)).stream).bytes();
+      opened++;
+      const chunks = [bytes, new Uint8Array(0)];
+      return {
+        size: bytes.length,
+        stream: new ReadableStream<Uint8Array>({
+          pull: (controller) =>
+            chunks.length > 0 ? controller.enqueue(chunks.shift()!) : new Promise(() => {}),
+          cancel: () => void cancelled++,
+        }, { highWaterMark: 0 }),
+      };
+    },
+    getImage: (n) => layout.getImage(n),
+    listImages: () => layout.listImages(),
+  };
+  const archive = await new Response(exportArchive(provider, { images: [NAME] })).bytes();
+  assert.deepEqual(archive, expected);
+  assert.ok(opened > 0);
+  assert.equal(cancelled, opened, "every blob stream is closed once");
+});
+
 Deno.test("a provider whose read() breaks its contract is a one-line error", async (t) => {
   const { store } = await makeStore();
   await using _ = store;

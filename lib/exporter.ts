@@ -1,11 +1,13 @@
 /**
  * The exporter: options in, a `ReadableStream<Uint8Array>` of the archive out.
  *
- * The stream is a byte stream and entirely pull-driven: the walk runs on the first read, and each
- * read after that fills the consumer's buffer (or an allocated 1 MiB one) with tar framing and
- * blob bytes. When the provider offers `read()`, as the filesystem store does, blob bytes are read
- * straight into that buffer, in a series of reads each started before the bytes of the last one
- * are hashed: no copy, and reading overlaps hashing. Otherwise the blob's stream is read ahead
+ * The stream is a byte stream and pull-driven: the walk runs on the first read. A BYOB reader's
+ * read fills the reader's buffer with tar framing and blob bytes, and nothing more happens until
+ * its next read. A default reader brings no buffer: it gets 4 MiB chunks of our own, and while it
+ * handles one, the next is already being made, so that reading and hashing overlap its writing.
+ * When the provider offers `read()`, as the filesystem store does, blob bytes are read straight
+ * into the buffer being filled, in a series of reads each started before the bytes of the last
+ * one are hashed: no copy, and reading overlaps hashing. Otherwise the blob's stream is read ahead
  * into buffers of our own and copied out. Either way a blob's digest and size are checked before
  * its last bytes are handed over, so a record that fails verification is never completed in the
  * output.
@@ -196,8 +198,11 @@ export interface ExportOptions {
   onProgress?: (progress: ExportProgress) => void;
 }
 
-/** The size of the buffer allocated for a chunk when the consumer does not bring its own. */
-const CHUNK_SIZE = 1024 * 1024;
+/**
+ * The size of each chunk made for a default reader, which brings no buffer of its own: 4 MiB was
+ * faster than 1 or 2 MiB through `pipeTo` (bench: about 0.9 s per GiB against 0.95).
+ */
+const CHUNK_SIZE = 4 * 1024 * 1024;
 
 /**
  * Streams an image archive (OCI layout with Docker's manifest.json) of the requested images,
@@ -261,9 +266,15 @@ export function exportArchive(
   const resolved = resolveOptions(provider, options);
   let writer: ArchiveWriter | undefined;
   let cancelled = false;
+  /** For a default reader: the next chunk, being made while the consumer handles the last. */
+  let ahead: Promise<Chunk> | undefined;
+  const makeChunk = async (): Promise<Chunk> => {
+    const buffer = new ArrayBuffer(CHUNK_SIZE);
+    const { filled, ended } = await writer!.fill(buffer, 0, CHUNK_SIZE);
+    return { bytes: new Uint8Array(buffer, 0, filled), ended };
+  };
   const source: UnderlyingByteSource = {
     type: "bytes",
-    autoAllocateChunkSize: CHUNK_SIZE,
     async pull(controller: ReadableByteStreamController) {
       if (writer === undefined) {
         const requests = await resolveRequests(provider, options, resolved.names);
@@ -271,11 +282,24 @@ export function exportArchive(
         writer = new ArchiveWriter(provider, plan, options.onProgress);
       }
       if (cancelled) return;
-      const request = controller.byobRequest!;
-      const view = request.view!;
       try {
+        const request = controller.byobRequest;
+        if (request === null || ahead !== undefined) {
+          // A default reader (or a chunk already made): hand over a chunk of our own, and start
+          // on the next one, so that reading and hashing it overlap the consumer's writing.
+          const { bytes, ended } = await (ahead ?? makeChunk());
+          ahead = undefined;
+          if (cancelled) return void await writer.close();
+          if (bytes.length > 0) controller.enqueue(bytes);
+          if (ended) return controller.close();
+          ahead = makeChunk();
+          ahead.catch(() => {}); // awaited by the next pull or by cancel
+          return;
+        }
+        // A BYOB reader: fill its buffer in place, without a copy.
+        const view = request.view!;
         const { filled, ended } = await writer.fill(view.buffer, view.byteOffset, view.byteLength);
-        if (cancelled) return void writer.close();
+        if (cancelled) return void await writer.close();
         if (ended && filled === 0) controller.close();
         request.respond(filled);
         if (ended && filled > 0) controller.close();
@@ -286,10 +310,19 @@ export function exportArchive(
     },
     async cancel() {
       cancelled = true;
+      // A chunk being made may be opening a blob: let it settle before closing what is open.
+      await ahead?.catch(() => {});
       await writer?.close();
     },
   };
   return new ReadableStream(source);
+}
+
+/** A chunk made for a default reader. */
+interface Chunk {
+  bytes: Uint8Array;
+  /** The archive is complete with these bytes. */
+  ended: boolean;
 }
 
 interface ResolvedOptions {

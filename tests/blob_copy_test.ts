@@ -135,13 +135,22 @@ Deno.test("every provider and consumer gives the same archive, holding each blob
   }
 });
 
-/** The bytes a BYOB consumer with 2 MiB buffers received before the export failed, and why. */
-async function exportUntilError(provider: Provider): Promise<[Uint8Array, unknown]> {
-  const reader = exportArchive(provider, { images: [NAME] }).getReader({ mode: "byob" });
+/**
+ * The bytes a consumer received before the export failed, and why: a BYOB reader with 2 MiB
+ * buffers, or a default reader (which gets chunks made ahead of its reads).
+ */
+async function exportUntilError(
+  provider: Provider,
+  mode: "byob" | "default",
+): Promise<[Uint8Array, unknown]> {
+  const stream = exportArchive(provider, { images: [NAME] });
+  const read = mode === "byob"
+    ? ((reader) => () => reader.read(new Uint8Array(2 * MiB)))(stream.getReader({ mode: "byob" }))
+    : ((reader) => () => reader.read())(stream.getReader());
   const parts: Uint8Array[] = [];
   try {
     while (true) {
-      const { value, done } = await reader.read(new Uint8Array(2 * MiB));
+      const { value, done } = await read();
       if (done) break;
       parts.push(value);
     }
@@ -173,8 +182,11 @@ Deno.test("a bad large blob fails the same way on both paths, its last bytes hel
   ];
   for (const [label, bytes, type] of cases) {
     await Deno.writeFile(path, bytes);
-    for (const [providerLabel, provider] of providers(await openLayout(store.dir))) {
-      await t.step(`${label}, ${providerLabel}`, async () => {
+    for (
+      const [[providerLabel, provider], mode] of providers(await openLayout(store.dir))
+        .flatMap((p) => (["byob", "default"] as const).map((m) => [p, m] as const))
+    ) {
+      await t.step(`${label}, ${providerLabel}, ${mode} reader`, async () => {
         // As if the file changed after it was looked at: stat and open report the expected size,
         // so only reading it finds the difference.
         const changed: Provider = {
@@ -183,7 +195,7 @@ Deno.test("a bad large blob fails the same way on both paths, its last bytes hel
           getImage: (n) => provider.getImage(n),
           listImages: () => provider.listImages(),
         };
-        const [received, error] = await exportUntilError(changed);
+        const [received, error] = await exportUntilError(changed, mode);
         assert.ok(error instanceof type, `expected ${type.name}, got ${error}`);
         assert.match((error as Error).message, /^Layer sha256:[0-9a-f]{64} of image example\.com/);
         // Most of the layer went out, but never its last 512 bytes.
@@ -265,7 +277,7 @@ Deno.test("a provider whose read() breaks its contract is a one-line error", asy
           read: (buffer) => reads++ === 0 ? blob.read!(buffer) : read(buffer),
         };
       });
-      const [, error] = await exportUntilError(provider);
+      const [, error] = await exportUntilError(provider, "byob");
       assert.ok(error instanceof Error, String(error));
       assert.match(error.message, pattern);
       assert.ok(!error.message.includes("\n"));
@@ -298,4 +310,65 @@ Deno.test("cancelling while a read into the consumer's buffer is in flight close
   // Each export opened its first blob (or got no further than the walk); every opened blob was
   // closed, which the resource sanitizer confirms for the files underneath.
   assert.ok(cancelled <= 3);
+});
+
+Deno.test("a default reader's next chunk is made ahead; cancelling then closes the blob", async () => {
+  const { store } = await makeStore();
+  await using _ = store;
+  const layout = await openLayout(store.dir);
+  // Counts the layers opened and closed (documents are read to their end, as they are).
+  let opened = 0;
+  let closed = 0;
+  const provider: Provider = {
+    ...wrap(layout, (blob) => blob),
+    open: async (d) => {
+      const blob = await layout.open(d);
+      if (!d.mediaType.includes(".layer.")) return blob;
+      opened++;
+      const stream = new ReadableStream<Uint8Array>({
+        cancel() {
+          closed++;
+          return blob.stream.cancel();
+        },
+      });
+      return { ...blob, stream, read: blob.read!.bind(blob) };
+    },
+  };
+  let made = 0;
+  const reader = exportArchive(provider, {
+    images: [NAME],
+    onProgress: (progress) => made = progress.bytes,
+  }).getReader();
+  const first = await reader.read();
+  assert.ok(!first.done && first.value.length > 0);
+  // Without another read, the next chunk is made: more bytes than were handed over, with the
+  // 5 MiB layer still open.
+  for (let i = 0; i < 500 && made <= first.value!.length; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.ok(made > first.value!.length, `${made} bytes made, ${first.value!.length} read`);
+  await reader.cancel("enough");
+  assert.ok(opened > 0);
+  assert.equal(closed, opened, "every opened blob is closed");
+  // Cancelling while the next chunk is still being made waits for it, then closes what it opened.
+  for (const delay of [0, 0, 1, 2, 5]) {
+    const reader = exportArchive(provider, { images: [NAME] }).getReader();
+    await reader.read();
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    await reader.cancel("enough");
+    assert.equal(closed, opened, `every opened blob is closed (cancel after ${delay} ms)`);
+  }
+});
+
+Deno.test("a consumer may switch from a default reader to a BYOB reader mid-stream", async () => {
+  const { store } = await makeStore();
+  await using _ = store;
+  const layout = await openLayout(store.dir);
+  const expected = await new Response(exportArchive(layout, { images: [NAME] })).bytes();
+  const stream = exportArchive(layout, { images: [NAME] });
+  const reader = stream.getReader();
+  const first = await reader.read();
+  reader.releaseLock();
+  const rest = await readByob(stream, 1.5 * MiB);
+  assert.deepEqual(concat([first.value!, rest]), expected);
 });

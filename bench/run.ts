@@ -10,11 +10,16 @@
  * the same blobs, from the page cache (read once just before each run), and writes to a pipe read
  * by `cat` (skopeo writes its archive file, deleted after each run):
  * - ocipack: `cli.ts export` (digests verified), its peak RSS taken with /usr/bin/time;
- * - GNU tar of the same files (verifies nothing): the floor;
+ * - GNU tar of the same files (verifies nothing): the floor for moving the bytes;
+ * - OpenSSL's SHA-256 of the same files (`openssl dgst -sha256`, with the CPU's SHA instructions;
+ *   reads and hashes on one core, writes nothing): what verifying alone costs;
+ * - that tar and that OpenSSL run at once: the two halves of a verified export done side by side
+ *   by native tools, the machine's own limit for the whole job;
  * - `ctr images export` (containerd, through its content API), from a private containerd into
  *   which the store was imported;
  * - `skopeo copy` to `oci-archive:` and to `docker-archive:`.
- * Peers whose tools are missing are reported as such.
+ * Peers whose tools are missing are reported as such. Below the table: how long SHA-256 of these
+ * bytes takes in memory (`openssl speed`), a floor no verified export can beat, against tar.
  */
 import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
@@ -131,6 +136,18 @@ async function machine(): Promise<string> {
     `Linux ${Deno.osRelease()}, Deno ${Deno.version.deno}`;
 }
 
+/** SHA-256 bytes per second on one core, from `openssl speed`; undefined without openssl. */
+async function sha256Rate(): Promise<number | undefined> {
+  if (!toolsAvailable("openssl")) return undefined;
+  const { stdout } = await new Deno.Command("openssl", {
+    args: ["speed", "-evp", "sha256", "-bytes", String(MiB), "-seconds", "2"],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const rate = /^sha256\s+([\d.]+)k\s*$/m.exec(new TextDecoder().decode(stdout));
+  return rate ? Number(rate[1]) * 1000 : undefined;
+}
+
 await buildStore();
 const work = await Deno.makeTempDir({ prefix: "ocipack-bench-" });
 const canRoot = Deno.uid() === 0;
@@ -148,6 +165,19 @@ const peers: Peer[] = [
     name: "GNU tar (no verification)",
     command: `tar -C ${store} -cf - blobs index.json oci-layout | cat > /dev/null`,
     available: toolsAvailable("tar"),
+  },
+  {
+    name: "OpenSSL SHA-256 of the files",
+    command: `openssl dgst -sha256 ${store}/blobs/sha256/* > /dev/null`,
+    available: toolsAvailable("openssl"),
+    why: "needs openssl",
+  },
+  {
+    name: "tar and OpenSSL side by side",
+    command: `openssl dgst -sha256 ${store}/blobs/sha256/* > /dev/null & hashing=$!; ` +
+      `tar -C ${store} -cf - blobs index.json oci-layout | cat > /dev/null && wait $hashing`,
+    available: toolsAvailable("tar", "openssl"),
+    why: "needs tar and openssl",
   },
   {
     name: "ctr images export",
@@ -171,8 +201,9 @@ const peers: Peer[] = [
   },
 ];
 
+const [ocipackPeer, tarPeer] = peers;
+const ctrPeer = peers.find((p) => p.name === "ctr images export")!;
 try {
-  const ctrPeer = peers[2];
   if (ctrPeer.available) {
     console.error("Importing the store into a private containerd ...");
     containerd = await Containerd.start();
@@ -195,16 +226,16 @@ try {
   const rss: number[] = [];
   for (let run = 1; run <= runs; run++) {
     for (const peer of active) {
-      await sh(peer === peers[2] ? warmContainerd : warmStore);
+      await sh(peer === ctrPeer ? warmContainerd : warmStore);
       const result = await sh(peer.command);
       times.get(peer.name)!.push(result.seconds);
-      if (peer === peers[0] && result.rssKiB) rss.push(result.rssKiB);
+      if (peer === ocipackPeer && result.rssKiB) rss.push(result.rssKiB);
       console.error(`run ${run}/${runs}  ${peer.name.padEnd(28)} ${result.seconds.toFixed(2)} s`);
     }
   }
   // The ratio is of medians. The best run is shown too: on this VM a run of tar lands either fast
   // (tar and cat on separate cores) or up to twice as slow, so its median moves between runs.
-  const tarTimes = times.get(peers[1].name) ?? [NaN];
+  const tarTimes = times.get(tarPeer.name) ?? [NaN];
   const tarMedian = median(tarTimes);
   const tarBest = Math.min(...tarTimes);
   const rows = [["", "median", "MB/s", "x GNU tar", "best", "x best tar"]];
@@ -233,6 +264,16 @@ try {
   console.log(await machine());
   console.log("");
   for (const r of rows) console.log("| " + r.map((c, i) => c.padEnd(widths[i])).join(" | ") + " |");
+  // Hashing alone bounds any verified export from below: one blob's SHA-256 runs on one core.
+  const hashRate = await sha256Rate();
+  if (hashRate !== undefined && tarPeer.available) {
+    const hashSeconds = totalBytes / hashRate;
+    console.log(
+      `\nSHA-256 in memory (openssl speed, 1 MiB blocks): ${(hashRate / 1e6).toFixed(0)} MB/s, ` +
+        `so hashing these bytes takes ${hashSeconds.toFixed(2)} s on one core, ` +
+        `${(hashSeconds / tarMedian).toFixed(2)} x GNU tar's median by itself`,
+    );
+  }
   if (rss.length > 0) {
     console.log(
       `\nocipack peak RSS: ${(Math.max(...rss) / 1024).toFixed(0)} MiB (max of ${rss.length} runs)`,

@@ -157,7 +157,9 @@ export class Layout implements ContentProvider, ImageStore {
   async open(descriptor: Descriptor): Promise<OpenedBlob> {
     const path = this.#blobPath(descriptor);
     const link = await fs(descriptor, () => Deno.lstat(path));
-    await statBlob(path, descriptor); // refuse FIFOs and devices before open() can block on them
+    // Refuse FIFOs and devices before open() can block on them; a link is followed to see.
+    if (link.isSymlink) await statBlob(path, descriptor);
+    else if (!link.isFile) throw notRegular(descriptor);
     const real = await fs(descriptor, () => Deno.realPath(path));
     const file = await fs(descriptor, () => Deno.open(path, { read: true }));
     try {

@@ -68,13 +68,21 @@ async function makeStore(): Promise<{ store: ScratchStore; layers: Desc[]; big: 
 type Provider = ContentProvider & ImageStore;
 
 /** The store as a provider that changes what `open()` returns. */
-function wrap(layout: Provider, change: (blob: OpenedBlob) => OpenedBlob): Provider {
+function wrap(
+  layout: Provider,
+  change: (blob: OpenedBlob, descriptor: Desc) => OpenedBlob | Promise<OpenedBlob>,
+): Provider {
   return {
     stat: (d) => layout.stat(d),
-    open: async (d) => change(await layout.open(d)),
+    open: async (d) => await change(await layout.open(d), d as Desc),
     getImage: (n) => layout.getImage(n),
     listImages: () => layout.listImages(),
   };
+}
+
+/** Whether a descriptor is a layer (the blobs the exporter streams; documents are read whole). */
+function isLayer(descriptor: Desc): boolean {
+  return descriptor.mediaType.includes(".layer.");
 }
 
 /** The providers under test: read() (the store itself), stream only, and read() in trickles. */
@@ -144,9 +152,14 @@ async function exportUntilError(
   mode: "byob" | "default",
 ): Promise<[Uint8Array, unknown]> {
   const stream = exportArchive(provider, { images: [NAME] });
-  const read = mode === "byob"
-    ? ((reader) => () => reader.read(new Uint8Array(2 * MiB)))(stream.getReader({ mode: "byob" }))
-    : ((reader) => () => reader.read())(stream.getReader());
+  let read: () => Promise<ReadableStreamReadResult<Uint8Array>>;
+  if (mode === "byob") {
+    const reader = stream.getReader({ mode: "byob" });
+    read = () => reader.read(new Uint8Array(2 * MiB));
+  } else {
+    const reader = stream.getReader();
+    read = () => reader.read();
+  }
   const parts: Uint8Array[] = [];
   try {
     while (true) {
@@ -215,25 +228,20 @@ Deno.test("a blob stream that gives an empty chunk instead of ending is closed",
   let cancelled = 0;
   // Each layer in one chunk, then an empty chunk, then nothing: the stream never closes itself.
   // (Documents are read to their stream's end, so theirs are left as they are.)
-  const provider: Provider = {
-    stat: (d) => layout.stat(d),
-    open: async (d) => {
-      if (!d.mediaType.includes(".layer.")) return layout.open(d);
-      const bytes = await new Response((await layout.open(d)).stream).bytes();
-      opened++;
-      const chunks = [bytes, new Uint8Array(0)];
-      return {
-        size: bytes.length,
-        stream: new ReadableStream<Uint8Array>({
-          pull: (controller) =>
-            chunks.length > 0 ? controller.enqueue(chunks.shift()!) : new Promise(() => {}),
-          cancel: () => void cancelled++,
-        }, { highWaterMark: 0 }),
-      };
-    },
-    getImage: (n) => layout.getImage(n),
-    listImages: () => layout.listImages(),
-  };
+  const provider = wrap(layout, async (blob, d) => {
+    if (!isLayer(d)) return blob;
+    const bytes = await new Response(blob.stream).bytes();
+    opened++;
+    const chunks = [bytes, new Uint8Array(0)];
+    return {
+      size: bytes.length,
+      stream: new ReadableStream<Uint8Array>({
+        pull: (controller) =>
+          chunks.length > 0 ? controller.enqueue(chunks.shift()!) : new Promise(() => {}),
+        cancel: () => void cancelled++,
+      }, { highWaterMark: 0 }),
+    };
+  });
   const archive = await new Response(exportArchive(provider, { images: [NAME] })).bytes();
   assert.deepEqual(archive, expected);
   assert.ok(opened > 0);
@@ -319,21 +327,17 @@ Deno.test("a default reader's next chunk is made ahead; cancelling then closes t
   // Counts the layers opened and closed (documents are read to their end, as they are).
   let opened = 0;
   let closed = 0;
-  const provider: Provider = {
-    ...wrap(layout, (blob) => blob),
-    open: async (d) => {
-      const blob = await layout.open(d);
-      if (!d.mediaType.includes(".layer.")) return blob;
-      opened++;
-      const stream = new ReadableStream<Uint8Array>({
-        cancel() {
-          closed++;
-          return blob.stream.cancel();
-        },
-      });
-      return { ...blob, stream, read: blob.read!.bind(blob) };
-    },
-  };
+  const provider = wrap(layout, (blob, d) => {
+    if (!isLayer(d)) return blob;
+    opened++;
+    const stream = new ReadableStream<Uint8Array>({
+      cancel() {
+        closed++;
+        return blob.stream.cancel();
+      },
+    });
+    return { ...blob, stream };
+  });
   let made = 0;
   const reader = exportArchive(provider, {
     images: [NAME],

@@ -750,7 +750,7 @@ class StreamBlobCopy implements BlobCopy {
   async read(target: Uint8Array): Promise<BlobRead> {
     if (this.#current === undefined || this.#current.length === 0) {
       const chunk = await this.#next!;
-      if (chunk === null) return this.#finish(true);
+      if (chunk === null) return this.#finish();
       this.#received += chunk.length;
       if (this.#received > this.size) {
         await this.cancel();
@@ -767,13 +767,10 @@ class StreamBlobCopy implements BlobCopy {
         await this.cancel();
         throw sizeMismatch(this.#descriptor, this.#origin, this.size + 1);
       }
-      if (extra === null) this.#finish(false);
-      else {
-        // An empty chunk where the stream should have ended: the blob is complete, and the
-        // stream, which has not said it is done, is closed rather than left open.
-        this.#check();
-        await this.cancel();
-      }
+      // The blob is complete. The stream is closed whether or not it said it ended: one that
+      // gave an empty chunk instead would otherwise stay open.
+      this.#check();
+      await this.cancel();
     }
     const chunk = this.#current;
     const n = Math.min(chunk.length, target.length);
@@ -786,10 +783,10 @@ class StreamBlobCopy implements BlobCopy {
   }
 
   /** At the end of the stream: checks the size and the digest, and lets go of the stream. */
-  #finish(ended: boolean): BlobRead {
+  #finish(): BlobRead {
     this.#check();
     this.#release();
-    return { bytes: 0, done: ended };
+    return { bytes: 0, done: true };
   }
 
   /** Checks the size and the digest of what was received. */

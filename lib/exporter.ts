@@ -287,7 +287,8 @@ export function exportArchive(
         if (request === null || ahead !== undefined) {
           // A default reader (or a chunk already made): hand over a chunk of our own, and start
           // on the next one, so that reading and hashing it overlap the consumer's writing.
-          const { bytes, ended } = await (ahead ?? makeChunk());
+          // Every chunk being made is `ahead`, so that a cancel waits for it.
+          const { bytes, ended } = await (ahead ??= makeChunk());
           ahead = undefined;
           if (cancelled) return void await writer.close();
           if (bytes.length > 0) controller.enqueue(bytes);

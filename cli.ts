@@ -23,9 +23,9 @@ import {
   openLayout,
   parsePlatform,
 } from "./mod.ts";
-import { listImageSummaries, resolveImage } from "./lib/images.ts";
-import { copyToWriter, OutputError, writeAll, writeFileAtomically } from "./lib/output.ts";
-import { formatBytes, ProgressLine } from "./lib/progress.ts";
+import { listImageSummaries, resolveImage } from "./lib/cli/images.ts";
+import { copyToWriter, OutputError, writeAll, writeFileAtomically } from "./lib/cli/output.ts";
+import { formatBytes, ProgressLine } from "./lib/cli/progress.ts";
 
 const HELP = `ocipack ${denoJson.version}: write container image archives from a content store
 

@@ -30,8 +30,8 @@ export {
   type ExportProgress,
   type ManifestRequest,
   type PlatformOption,
-} from "./lib/exporter.ts";
-export { Layout, MAX_STORE_INDEX_SIZE, openLayout } from "./lib/layout.ts";
+} from "./lib/export/exporter.ts";
+export { Layout, MAX_STORE_INDEX_SIZE, openLayout } from "./lib/stores/layout.ts";
 export {
   type BlobInfo,
   type ContentProvider,
@@ -39,8 +39,8 @@ export {
   type ImageStore,
   MAX_DOCUMENT_SIZE,
   type OpenedBlob,
-} from "./lib/content.ts";
-export type { Descriptor } from "./lib/documents.ts";
+} from "./lib/stores/content.ts";
+export type { Descriptor } from "./lib/oci/documents.ts";
 export {
   defaultStrict,
   formatPlatform,
@@ -50,7 +50,7 @@ export {
   parsePlatform,
   type Platform,
   type PlatformMatcher,
-} from "./lib/platforms.ts";
+} from "./lib/oci/platforms.ts";
 export {
   DigestMismatchError,
   type ErrorContext,
@@ -60,4 +60,4 @@ export {
   NotFoundError,
   OcipackError,
   SizeMismatchError,
-} from "./lib/errors.ts";
+} from "./lib/oci/errors.ts";

@@ -4,10 +4,10 @@
  * blobs: through the provider's stream (read ahead, copied out) and through its `read()` (straight
  * into the consumer's buffer), to show what the stream costs over the hash itself.
  */
-import { Digester } from "../lib/digest.ts";
-import { exportArchive } from "../lib/exporter.ts";
-import type { ContentProvider } from "../lib/content.ts";
-import type { Descriptor } from "../lib/documents.ts";
+import { Digester } from "../lib/oci/digest.ts";
+import { exportArchive } from "../lib/export/exporter.ts";
+import type { ContentProvider } from "../lib/stores/content.ts";
+import type { Descriptor } from "../lib/oci/documents.ts";
 import { createHash } from "node:crypto";
 
 const MiB = 1024 * 1024;

@@ -1,5 +1,5 @@
 /** Micro-benchmarks of the tar header encoder (`deno bench bench/`). */
-import { encodeHeader, encodeHeaderInto, headerLength } from "../lib/tar.ts";
+import { encodeHeader, encodeHeaderInto, headerLength } from "../lib/export/tar.ts";
 
 const sha256 = {
   name: `blobs/sha256/${"a".repeat(64)}`,

@@ -16,7 +16,7 @@
  */
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { encodeHeader, endOfArchive, paddingLength } from "../lib/tar.ts";
+import { encodeHeader, endOfArchive, paddingLength } from "../lib/export/tar.ts";
 
 const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";

@@ -1,4 +1,4 @@
-// Tests for lib/content.ts: readVerified reads at most size + 1 bytes and verifies size and digest
+// Tests for lib/stores/content.ts: readVerified reads at most size + 1 bytes and verifies size and digest
 // before handing anything back.
 import assert from "node:assert/strict";
 import {
@@ -8,16 +8,16 @@ import {
   MAX_DOCUMENT_SIZE,
   type OpenedBlob,
   readVerified,
-} from "../lib/content.ts";
-import { digestOf } from "../lib/digest.ts";
-import type { Descriptor } from "../lib/documents.ts";
+} from "../lib/stores/content.ts";
+import { digestOf } from "../lib/oci/digest.ts";
+import type { Descriptor } from "../lib/oci/documents.ts";
 import {
   DigestMismatchError,
   InvalidDigestError,
   InvalidDocumentError,
   NotFoundError,
   SizeMismatchError,
-} from "../lib/errors.ts";
+} from "../lib/oci/errors.ts";
 
 const te = new TextEncoder();
 

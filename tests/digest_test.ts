@@ -1,4 +1,4 @@
-// Tests for lib/digest.ts. The validation table's expectations are what go-digest v1.0.0's
+// Tests for lib/oci/digest.ts. The validation table's expectations are what go-digest v1.0.0's
 // Digest.Validate (the version containerd 2.x uses, with crypto/sha256 and crypto/sha512 linked)
 // returned for each input, from a throw-away oracle program not kept in the repository.
 import assert from "node:assert/strict";
@@ -11,8 +11,8 @@ import {
   digestOf,
   isDigest,
   parseDigest,
-} from "../lib/digest.ts";
-import { InvalidDigestError } from "../lib/errors.ts";
+} from "../lib/oci/digest.ts";
+import { InvalidDigestError } from "../lib/oci/errors.ts";
 
 const a = (n: number) => "a".repeat(n);
 

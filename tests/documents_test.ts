@@ -1,4 +1,4 @@
-// Tests for lib/documents.ts. Expected outputs come from Go: a throw-away oracle program (not in
+// Tests for lib/oci/documents.ts. Expected outputs come from Go: a throw-away oracle program (not in
 // the repository) with image-spec v1.1's Descriptor, Platform, Manifest and Index structs and
 // containerd's unknownDocument/validateMediaType, reporting for each input whether json.Unmarshal
 // accepts it and what json.Marshal writes back. Go 1.19 was the oracle; its \u0008 and \u000c were
@@ -18,8 +18,8 @@ import {
   encodeDockerManifest,
   encodePlatform,
   OCI_LAYOUT,
-} from "../lib/documents.ts";
-import { InvalidArgumentError } from "../lib/errors.ts";
+} from "../lib/oci/documents.ts";
+import { InvalidArgumentError } from "../lib/oci/errors.ts";
 import {
   DOCKER_MANIFEST,
   DOCKER_MANIFEST_LIST,
@@ -27,7 +27,7 @@ import {
   OCI_INDEX,
   OCI_LAYER_GZIP,
   OCI_MANIFEST,
-} from "../lib/media_types.ts";
+} from "../lib/oci/media_types.ts";
 import { hashes, prng } from "./support/seeded.ts";
 
 const te = new TextEncoder();
@@ -772,7 +772,7 @@ Deno.test("checkDescriptor refuses what is not a descriptor, with InvalidArgumen
 
 // Regression (found by a Go oracle or review; the code once did this): checkDescriptor builds its message with JSON.stringify(size), which throws for a bigint,
 // so {digest, size: 1n} escapes as "TypeError: Do not know how to serialize a BigInt" instead of
-// InvalidArgumentError (describe() from lib/digest.ts would not throw).
+// InvalidArgumentError (describe() from lib/oci/digest.ts would not throw).
 Deno.test({
   name: "checkDescriptor refuses a bigint size with InvalidArgumentError",
   fn() {

@@ -1,4 +1,4 @@
-// Tests for lib/go_json.ts. Expected outputs come from Go's encoding/json (json.Marshal and
+// Tests for lib/oci/go_json.ts. Expected outputs come from Go's encoding/json (json.Marshal and
 // json.Unmarshal), run on the same inputs by a throw-away oracle program that is not part of the
 // repository. Go 1.19 was the oracle; it writes \u0008 and \u000c where Go >= 1.22 (what
 // containerd 2.x is built with) writes \b and \f, so the oracle's output was rewritten to the
@@ -15,7 +15,7 @@ import {
   GoJsonError,
   PRESENT,
   type Schema,
-} from "../lib/go_json.ts";
+} from "../lib/oci/go_json.ts";
 import { hashes, prng } from "./support/seeded.ts";
 
 const te = new TextEncoder();

@@ -1,10 +1,10 @@
-// Tests for lib/images.ts: resolving what a user typed to an export request, and the image
+// Tests for lib/cli/images.ts: resolving what a user typed to an export request, and the image
 // listing, on testdata/store (read-only) or a scratch copy of it where a test damages content.
 import assert from "node:assert/strict";
-import type { Descriptor } from "../lib/documents.ts";
-import { DigestMismatchError, InvalidArgumentError, NotFoundError } from "../lib/errors.ts";
-import { type ImageSummary, listImageSummaries, resolveImage } from "../lib/images.ts";
-import { openLayout } from "../lib/layout.ts";
+import type { Descriptor } from "../lib/oci/documents.ts";
+import { DigestMismatchError, InvalidArgumentError, NotFoundError } from "../lib/oci/errors.ts";
+import { type ImageSummary, listImageSummaries, resolveImage } from "../lib/cli/images.ts";
+import { openLayout } from "../lib/stores/layout.ts";
 import {
   DOCKER_MANIFEST,
   DOCKER_MANIFEST_LIST,
@@ -12,8 +12,8 @@ import {
   OCI_INDEX,
   OCI_LAYER,
   OCI_MANIFEST,
-} from "../lib/media_types.ts";
-import { hostPlatform, only, parsePlatform, type PlatformMatcher } from "../lib/platforms.ts";
+} from "../lib/oci/media_types.ts";
+import { hostPlatform, only, parsePlatform, type PlatformMatcher } from "../lib/oci/platforms.ts";
 import { ScratchStore } from "./support/scratch_store.ts";
 
 const STORE = new URL("../testdata/store/", import.meta.url).pathname;

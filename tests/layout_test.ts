@@ -1,9 +1,9 @@
-// Tests for lib/layout.ts: the filesystem store (OCI image layout or containerd content directory),
+// Tests for lib/stores/layout.ts: the filesystem store (OCI image layout or containerd content directory),
 // built in temporary directories that each test removes.
 import assert from "node:assert/strict";
-import { readVerified } from "../lib/content.ts";
-import { digestOf } from "../lib/digest.ts";
-import type { Descriptor } from "../lib/documents.ts";
+import { readVerified } from "../lib/stores/content.ts";
+import { digestOf } from "../lib/oci/digest.ts";
+import type { Descriptor } from "../lib/oci/documents.ts";
 import {
   DigestMismatchError,
   InvalidArgumentError,
@@ -11,9 +11,9 @@ import {
   InvalidDocumentError,
   NotFoundError,
   SizeMismatchError,
-} from "../lib/errors.ts";
-import { type Layout, MAX_STORE_INDEX_SIZE, openLayout } from "../lib/layout.ts";
-import { OCI_INDEX, OCI_MANIFEST } from "../lib/media_types.ts";
+} from "../lib/oci/errors.ts";
+import { type Layout, MAX_STORE_INDEX_SIZE, openLayout } from "../lib/stores/layout.ts";
+import { OCI_INDEX, OCI_MANIFEST } from "../lib/oci/media_types.ts";
 
 const te = new TextEncoder();
 const IMAGE_NAME = "io.containerd.image.name";

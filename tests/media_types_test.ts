@@ -1,4 +1,4 @@
-// Tests for lib/media_types.ts. The expectations follow containerd's core/images/mediatypes.go:
+// Tests for lib/oci/media_types.ts. The expectations follow containerd's core/images/mediatypes.go:
 // IsManifestType and IsIndexType are exact string switches (so any case change, parameter,
 // whitespace or suffix is a miss, and schema 1 is not a manifest), while IsNonDistributable is a
 // pair of prefix checks (so any suffix after the prefix matches, but the prefix is exact).
@@ -18,7 +18,7 @@ import {
   OCI_LAYER_GZIP,
   OCI_LAYER_NONDISTRIBUTABLE_GZIP,
   OCI_MANIFEST,
-} from "../lib/media_types.ts";
+} from "../lib/oci/media_types.ts";
 
 Deno.test("the constants spell the media types of the specs", () => {
   assert.deepEqual(

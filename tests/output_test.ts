@@ -1,7 +1,7 @@
-// Tests for lib/output.ts: the copy loop (byte and plain streams, short writes, write failures,
+// Tests for lib/cli/output.ts: the copy loop (byte and plain streams, short writes, write failures,
 // aborts) and the atomic file writer, in temporary directories that each test removes.
 import assert from "node:assert/strict";
-import { copyToWriter, OutputError, writeFileAtomically, type Writer } from "../lib/output.ts";
+import { copyToWriter, OutputError, writeFileAtomically, type Writer } from "../lib/cli/output.ts";
 import { concat } from "./support/bytes.ts";
 
 const KiB = 1024;

@@ -1,9 +1,9 @@
-// Tests for lib/platforms.ts. The tables are ported from github.com/containerd/platforms
+// Tests for lib/oci/platforms.ts. The tables are ported from github.com/containerd/platforms
 // (platforms_test.go, compare_test.go, defaults_test.go, cpuinfo_linux_test.go,
 // platform_windows_compat_test.go, platforms_windows_test.go); cases that depend on the host take
 // their expectation from hostPlatform().
 import assert from "node:assert/strict";
-import { InvalidArgumentError } from "../lib/errors.ts";
+import { InvalidArgumentError } from "../lib/oci/errors.ts";
 import {
   all,
   any,
@@ -21,7 +21,7 @@ import {
   parsePlatform,
   type Platform,
   type PlatformMatcher,
-} from "../lib/platforms.ts";
+} from "../lib/oci/platforms.ts";
 
 /** A platform as this module returns them: empty optional fields left out. */
 function plat(

@@ -1,8 +1,8 @@
-// Tests for lib/progress.ts: byte and duration formatting, and the progress line driven by an
+// Tests for lib/cli/progress.ts: byte and duration formatting, and the progress line driven by an
 // injected clock with its output captured.
 import assert from "node:assert/strict";
-import type { ExportProgress } from "../lib/exporter.ts";
-import { formatBytes, formatDuration, ProgressLine } from "../lib/progress.ts";
+import type { ExportProgress } from "../lib/export/exporter.ts";
+import { formatBytes, formatDuration, ProgressLine } from "../lib/cli/progress.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

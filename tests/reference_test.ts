@@ -2,7 +2,7 @@
 // reference_test.go, and containerd's pkg/reference/reference_test.go, plus the names of SPEC.md
 // section 2. Expected values were checked against the Go code.
 import assert from "node:assert/strict";
-import { InvalidArgumentError } from "../lib/errors.ts";
+import { InvalidArgumentError } from "../lib/oci/errors.ts";
 import {
   familiarizeReference,
   familiarName,
@@ -17,7 +17,7 @@ import {
   parseReference,
   type Reference,
   tagNameOnly,
-} from "../lib/reference.ts";
+} from "../lib/oci/reference.ts";
 
 const HEX = "e6693c20186f837fc393390135d8a598a96a833917917789d63766cab6c59582";
 const DIGEST = `sha256:${HEX}`;

@@ -7,7 +7,7 @@ import {
   headerLength,
   paddingLength,
   type TarEntry,
-} from "../lib/tar.ts";
+} from "../lib/export/tar.ts";
 import { concat } from "./support/bytes.ts";
 
 /** One case of testdata/tar/golden.json, written by testdata/tar/gen_golden.go from Go itself. */

@@ -80,8 +80,7 @@ Deno.test("mod.ts imported by URL writes the CLI's archive", async () => {
 });
 
 Deno.test("source files import only relative, node: and versioned npm: specifiers", async () => {
-  const files = ["mod.ts", "cli.ts"];
-  for await (const entry of Deno.readDir(new URL("lib/", ROOT))) files.push(`lib/${entry.name}`);
+  const files = ["mod.ts", "cli.ts", ...await libFiles()];
   for (const file of files) {
     const text = await Deno.readTextFile(new URL(file, ROOT));
     for (
@@ -92,6 +91,43 @@ Deno.test("source files import only relative, node: and versioned npm: specifier
           specifier.startsWith("node:") ||
           /^npm:(@[^/]+\/)?[^@/]+@\^?\d/.test(specifier),
         `${file} imports ${specifier}`,
+      );
+    }
+  }
+});
+
+/** Every TypeScript file under lib/, as a path relative to the repository. */
+async function libFiles(dir = "lib"): Promise<string[]> {
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(new URL(`${dir}/`, ROOT))) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) files.push(...await libFiles(path));
+    else if (entry.name.endsWith(".ts")) files.push(path);
+  }
+  return files;
+}
+
+// lib/ is grouped by role, lowest first: oci (formats and rules), stores (where content comes
+// from), export and import (the two directions), cli (what only cli.ts uses). A folder may import
+// from its own level and the ones below, never from above, so the pipeline reads bottom-up.
+const LEVELS: Record<string, number> = { oci: 0, stores: 1, export: 2, import: 2, cli: 3 };
+
+Deno.test("lib/ folders import only from their own level or lower ones", async () => {
+  for (const file of await libFiles()) {
+    const folder = file.split("/")[1];
+    assert.ok(folder in LEVELS, `${file} is in no known folder of lib/`);
+    const text = await Deno.readTextFile(new URL(file, ROOT));
+    for (
+      const [, specifier] of text.matchAll(/(?:^|\n)\s*(?:import|export)[^;]*?from\s+"([^"]+)"/g)
+    ) {
+      if (!specifier.startsWith(".")) continue;
+      const target = new URL(specifier, new URL(file, ROOT)).pathname;
+      const inLib = target.slice(new URL("lib/", ROOT).pathname.length).split("/")[0];
+      assert.ok(inLib in LEVELS, `${file} imports ${specifier}, outside lib/`);
+      const allowed = folder === inLib || LEVELS[inLib] < LEVELS[folder];
+      assert.ok(
+        allowed,
+        `${file} (${folder}) imports ${specifier} (${inLib}), a higher level`,
       );
     }
   }

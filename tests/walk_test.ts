@@ -1,12 +1,12 @@
-// Tests for lib/walk.ts planArchive, through a provider that counts what the walk asks of
+// Tests for lib/export/walk.ts planArchive, through a provider that counts what the walk asks of
 // testdata/store (or of a scratch copy, for stores the tests build).
 import assert from "node:assert/strict";
-import type { BlobInfo, ContentProvider, OpenedBlob } from "../lib/content.ts";
-import { blobPath } from "../lib/digest.ts";
-import { ANNOTATION_IMAGE_NAME, type Descriptor } from "../lib/documents.ts";
-import { InvalidDocumentError, NotFoundError } from "../lib/errors.ts";
-import { compareCodePoints } from "../lib/go_json.ts";
-import { openLayout } from "../lib/layout.ts";
+import type { BlobInfo, ContentProvider, OpenedBlob } from "../lib/stores/content.ts";
+import { blobPath } from "../lib/oci/digest.ts";
+import { ANNOTATION_IMAGE_NAME, type Descriptor } from "../lib/oci/documents.ts";
+import { InvalidDocumentError, NotFoundError } from "../lib/oci/errors.ts";
+import { compareCodePoints } from "../lib/oci/go_json.ts";
+import { openLayout } from "../lib/stores/layout.ts";
 import {
   isIndexType,
   isManifestType,
@@ -14,9 +14,14 @@ import {
   OCI_INDEX,
   OCI_LAYER,
   OCI_MANIFEST,
-} from "../lib/media_types.ts";
-import { only, parsePlatform } from "../lib/platforms.ts";
-import { type ArchivePlan, MAX_WALK_DEPTH, planArchive, type WalkOptions } from "../lib/walk.ts";
+} from "../lib/oci/media_types.ts";
+import { only, parsePlatform } from "../lib/oci/platforms.ts";
+import {
+  type ArchivePlan,
+  MAX_WALK_DEPTH,
+  planArchive,
+  type WalkOptions,
+} from "../lib/export/walk.ts";
 import { type Desc, ScratchStore } from "./support/scratch_store.ts";
 
 const STORE = new URL("../testdata/store/", import.meta.url).pathname;

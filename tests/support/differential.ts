@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { Containerd } from "./containerd.ts";
 import { entry, readTar, type TarRecord } from "./tar_reader.ts";
-import { encodeHeader, endOfArchive, paddingLength } from "../../lib/tar.ts";
+import { encodeHeader, endOfArchive, paddingLength } from "../../lib/export/tar.ts";
 import { defaultStrict, type Descriptor, type ExportOptions } from "../../mod.ts";
 
 /** The testdata directory. */

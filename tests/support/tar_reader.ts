@@ -1,7 +1,7 @@
 /**
  * A small tar reader for tests: splits an archive into its records, keeping each record's raw
  * header bytes, so tests can compare archives record by record and rebuild one with a changed
- * body. Written independently of lib/tar.ts (it parses; the library only writes).
+ * body. Written independently of lib/export/tar.ts (it parses; the library only writes).
  */
 
 /** One record of a tar archive. */

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { goPathJoin } from "./go_path.ts";
+import { goPathJoin } from "../oci/go_path.ts";
 
 /** One entry of a tar archive: what ocipack passes to the header encoder. */
 export interface TarEntry {

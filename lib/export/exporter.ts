@@ -21,19 +21,19 @@ import {
   type ImageStore,
   sizeMismatch,
   withOrigin,
-} from "./content.ts";
-import { Digester, parseDigest } from "./digest.ts";
+} from "../stores/content.ts";
+import { Digester, parseDigest } from "../oci/digest.ts";
 import {
   ANNOTATION_IMAGE_NAME,
   ANNOTATION_REF_NAME,
   checkDescriptor,
   type Descriptor,
   isObject,
-} from "./documents.ts";
-import { InvalidArgumentError } from "./errors.ts";
-import { isNonDistributable } from "./media_types.ts";
-import { ordered, parsePlatform, type Platform, type PlatformMatcher } from "./platforms.ts";
-import { ociReferenceName } from "./reference.ts";
+} from "../oci/documents.ts";
+import { InvalidArgumentError } from "../oci/errors.ts";
+import { isNonDistributable } from "../oci/media_types.ts";
+import { ordered, parsePlatform, type Platform, type PlatformMatcher } from "../oci/platforms.ts";
+import { ociReferenceName } from "../oci/reference.ts";
 import { BLOCK_SIZE, encodeHeader, endOfArchive, paddingLength } from "./tar.ts";
 import { type ArchivePlan, type ArchiveRecord, planArchive, type WalkOptions } from "./walk.ts";
 

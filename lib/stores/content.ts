@@ -4,14 +4,14 @@
  *
  * @module
  */
-import type { Descriptor } from "./documents.ts";
-import { digestOf, parseDigest } from "./digest.ts";
+import type { Descriptor } from "../oci/documents.ts";
+import { digestOf, parseDigest } from "../oci/digest.ts";
 import {
   DigestMismatchError,
   InvalidDocumentError,
   OcipackError,
   SizeMismatchError,
-} from "./errors.ts";
+} from "../oci/errors.ts";
 
 /**
  * What a provider knows of a stored blob without reading it.

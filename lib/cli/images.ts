@@ -11,26 +11,26 @@ import {
   type ImageStore,
   MAX_DOCUMENT_SIZE,
   readVerified,
-} from "./content.ts";
-import { isDigest } from "./digest.ts";
+} from "../stores/content.ts";
+import { isDigest } from "../oci/digest.ts";
 import {
   checkDescriptor,
   decodeIndex,
   decodeManifest,
   type Descriptor,
   isObject,
-} from "./documents.ts";
-import { InvalidArgumentError, InvalidDocumentError, NotFoundError } from "./errors.ts";
-import type { ManifestRequest } from "./exporter.ts";
-import { isIndexType, isManifestType, OCI_INDEX, OCI_MANIFEST } from "./media_types.ts";
+} from "../oci/documents.ts";
+import { InvalidArgumentError, InvalidDocumentError, NotFoundError } from "../oci/errors.ts";
+import type { ManifestRequest } from "../export/exporter.ts";
+import { isIndexType, isManifestType, OCI_INDEX, OCI_MANIFEST } from "../oci/media_types.ts";
 import {
   byPreference,
   formatPlatform,
   normalizePlatform,
   type Platform,
   type PlatformMatcher,
-} from "./platforms.ts";
-import { normalizeReference, parseNormalizedNamed } from "./reference.ts";
+} from "../oci/platforms.ts";
+import { normalizeReference, parseNormalizedNamed } from "../oci/reference.ts";
 
 /** A store that resolves names and provides blobs, such as a {@linkcode Layout}. */
 export type Store = ContentProvider & ImageStore;

@@ -14,15 +14,15 @@ import {
   type OpenedBlob,
   sizeMismatch,
 } from "./content.ts";
-import { blobPath, Digester, parseDigest } from "./digest.ts";
+import { blobPath, Digester, parseDigest } from "../oci/digest.ts";
 import {
   ANNOTATION_IMAGE_NAME,
   ANNOTATION_REF_NAME,
   decodeIndex,
   type Descriptor,
   DocumentError,
-} from "./documents.ts";
-import { InvalidArgumentError, InvalidDocumentError, NotFoundError } from "./errors.ts";
+} from "../oci/documents.ts";
+import { InvalidArgumentError, InvalidDocumentError, NotFoundError } from "../oci/errors.ts";
 
 /**
  * The largest store `index.json` that {@linkcode openLayout} reads, in bytes (64 MiB). A store's

@@ -16,8 +16,8 @@ import {
   readVerified,
   sizeMismatch,
   withOrigin,
-} from "./content.ts";
-import { blobPath, parseDigest } from "./digest.ts";
+} from "../stores/content.ts";
+import { blobPath, parseDigest } from "../oci/digest.ts";
 import {
   ANNOTATION_IMAGE_NAME,
   checkDocumentKind,
@@ -29,17 +29,17 @@ import {
   encodeArchiveIndex,
   encodeDockerManifest,
   OCI_LAYOUT,
-} from "./documents.ts";
+} from "../oci/documents.ts";
 import {
   InvalidArgumentError,
   InvalidDigestError,
   InvalidDocumentError,
   NotFoundError,
-} from "./errors.ts";
-import { compareCodePoints } from "./go_json.ts";
-import { isIndexType, isManifestType } from "./media_types.ts";
-import { byPreference, type PlatformMatcher } from "./platforms.ts";
-import { familiarizeReference, isDigestOnlyReference } from "./reference.ts";
+} from "../oci/errors.ts";
+import { compareCodePoints } from "../oci/go_json.ts";
+import { isIndexType, isManifestType } from "../oci/media_types.ts";
+import { byPreference, type PlatformMatcher } from "../oci/platforms.ts";
+import { familiarizeReference, isDigestOnlyReference } from "../oci/reference.ts";
 
 /** How deep indexes may nest below a requested descriptor before the walk gives up. */
 export const MAX_WALK_DEPTH = 32;

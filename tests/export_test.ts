@@ -504,3 +504,43 @@ Deno.test("an index claiming to be a manifest is refused (CVE-2021-41190)", asyn
     InvalidDocumentError,
   );
 });
+
+Deno.test("distribution-source labels of requested content go into index.json, as in 2.x", async () => {
+  const layout = await openLayout(STORE);
+  const multi = await layout.getImage("example.com/multi:1.0");
+  const labels: Record<string, string> = {
+    "containerd.io/distribution.source.example.com": "multi",
+    "containerd.io/distribution.source.mirror.example": "a/multi,b/multi",
+    "containerd.io/gc.ref.content.m.0": "sha256:00", // not a source label: left out
+  };
+  // A store that keeps labels for the index only.
+  const labelled: ContentProvider = {
+    stat: async (d) => ({
+      ...await layout.stat(d),
+      ...(d.digest === multi.target.digest && { labels }),
+    }),
+    open: (d) => layout.open(d),
+  };
+  const bytes = await collect(exportArchive(labelled, {
+    manifests: [{ descriptor: multi.target, names: [multi.name] }],
+    platform: "linux/amd64",
+  }));
+  const index = JSON.parse(text(readTar(bytes), "index.json"));
+  assert.deepEqual(index.manifests[0].annotations, {
+    "containerd.io/distribution.source.example.com": "multi",
+    "containerd.io/distribution.source.mirror.example": "a/multi,b/multi",
+    "io.containerd.image.name": "example.com/multi:1.0",
+    "org.opencontainers.image.ref.name": "1.0",
+  });
+  // Children keep their annotations as stored; a store without labels writes none.
+  const plain = await collect(exportArchive(layout, {
+    images: [multi.name],
+    platform: "linux/amd64",
+  }));
+  assert.equal(
+    JSON.parse(text(readTar(plain), "index.json")).manifests[0].annotations[
+      "containerd.io/distribution.source.example.com"
+    ],
+    undefined,
+  );
+});

@@ -9,10 +9,12 @@
  * @module
  */
 import {
+  type BlobInfo,
   type BlobOrigin,
   capitalize,
   type ContentProvider,
   describeBlob,
+  LABEL_DISTRIBUTION_SOURCE,
   readVerified,
   sizeMismatch,
   withOrigin,
@@ -129,8 +131,8 @@ class Walk {
   readonly #expanded = new Map<string, Children>();
   /** Verified bytes of each document read, by digest. */
   readonly #documents = new Map<string, Uint8Array>();
-  /** Stored sizes of blobs already looked up, by digest. */
-  readonly #sizes = new Map<string, number>();
+  /** What the provider said of blobs already looked up, by digest. */
+  readonly #infos = new Map<string, BlobInfo>();
 
   constructor(provider: ContentProvider, options: WalkOptions) {
     this.#provider = provider;
@@ -141,13 +143,18 @@ class Walk {
     const options = this.#options;
     const manifests: Descriptor[] = [];
     for (const request of requests) {
-      // containerd 2.x drops a requested descriptor whose blob is absent (it fails to copy its
-      // distribution-source labels). We do that only under skipMissing; otherwise it is an error,
-      // raised by the walk below.
-      if (options.skipMissing && !(await this.#exists(request, { image: imageOf(request) }))) {
-        continue;
+      // containerd 2.x copies each requested descriptor's distribution-source labels, and drops
+      // one whose blob is absent (it fails to read its labels). We drop it only under
+      // skipMissing; otherwise it is an error.
+      const origin = { image: imageOf(request), role: roleOf(request) };
+      let info: BlobInfo;
+      try {
+        info = await this.#info(request, origin);
+      } catch (error) {
+        if (options.skipMissing && error instanceof NotFoundError) continue;
+        throw error;
       }
-      manifests.push(request);
+      manifests.push(withSourceLabels(request, info.labels));
     }
 
     /** manifest.json entries by manifest digest, in the order first requested. */
@@ -351,7 +358,7 @@ class Walk {
   /** Whether a blob is present (content.Exists); a present blob of the wrong size is an error. */
   async #exists(desc: Descriptor, origin: BlobOrigin): Promise<boolean> {
     try {
-      await this.#storedSize(desc, origin);
+      await this.#info(desc, origin);
       return true;
     } catch (error) {
       if (error instanceof NotFoundError) return false;
@@ -359,22 +366,23 @@ class Walk {
     }
   }
 
-  async #storedSize(desc: Descriptor, origin: BlobOrigin): Promise<number> {
+  /** What the provider knows of a blob, looked up once per digest; its size must be right. */
+  async #info(desc: Descriptor, origin: BlobOrigin): Promise<BlobInfo> {
     this.#validate(desc, origin);
-    let size = this.#sizes.get(desc.digest);
-    if (size === undefined) {
-      size = (await withOrigin(this.#provider.stat(desc), desc, origin)).size;
-      this.#sizes.set(desc.digest, size);
+    let info = this.#infos.get(desc.digest);
+    if (info === undefined) {
+      info = await withOrigin(this.#provider.stat(desc), desc, origin);
+      this.#infos.set(desc.digest, info);
     }
-    if (size !== desc.size) throw sizeMismatch(desc, origin, size);
-    return size;
+    if (info.size !== desc.size) throw sizeMismatch(desc, origin, info.size);
+    return info;
   }
 
   /** Looks up every blob record that will be streamed from the provider. */
   async #statRecords(records: readonly ArchiveRecord[]): Promise<void> {
     for (const record of records) {
       if (record.kind === "blob" && record.bytes === undefined) {
-        await this.#storedSize(record.descriptor, record.origin);
+        await this.#info(record.descriptor, record.origin);
       }
     }
   }
@@ -412,6 +420,22 @@ function file(name: string, mode: number, text: string): FileRecord {
 /** The label errors use for a requested descriptor: its image name, else its digest. */
 function imageOf(desc: Descriptor): string {
   return desc.annotations?.[ANNOTATION_IMAGE_NAME] || desc.digest;
+}
+
+/**
+ * containerd 2.x's `copySourceLabels`: a copy of a requested descriptor whose annotations also
+ * hold its content's distribution-source labels.
+ */
+function withSourceLabels(
+  desc: Descriptor,
+  labels: Readonly<Record<string, string>> | undefined,
+): Descriptor {
+  if (labels === undefined) return desc;
+  const sources = Object.entries(labels).filter(([key]) =>
+    key.startsWith(LABEL_DISTRIBUTION_SOURCE)
+  );
+  if (sources.length === 0) return desc;
+  return { ...desc, annotations: { ...desc.annotations, ...Object.fromEntries(sources) } };
 }
 
 function roleOf(desc: Descriptor): string {

@@ -30,7 +30,17 @@ import {
 export interface BlobInfo {
   /** The stored size in bytes. */
   size: number;
+  /**
+   * The blob's content labels, where the store keeps them (containerd's metadata, a registry
+   * source). The exporter copies those starting `containerd.io/distribution.source.` into the
+   * `index.json` entry of each requested manifest or index, as containerd 2.x does; a store
+   * without labels leaves this out.
+   */
+  labels?: Readonly<Record<string, string>>;
 }
+
+/** The prefix of the content labels that record where a blob was pulled from. */
+export const LABEL_DISTRIBUTION_SOURCE = "containerd.io/distribution.source";
 
 /**
  * An opened blob: its stored size and a stream of its bytes.

@@ -24,13 +24,13 @@
  * @module
  */
 
-export {
-  exportArchive,
-  type ExportOptions,
-  type ExportProgress,
-  type ManifestRequest,
-  type PlatformOption,
-} from "./lib/export/exporter.ts";
+export { exportArchive } from "./lib/export/exporter.ts";
+export type {
+  ExportOptions,
+  ExportProgress,
+  ManifestRequest,
+  PlatformOption,
+} from "./lib/export/options.ts";
 export { Layout, MAX_STORE_INDEX_SIZE, openLayout } from "./lib/stores/layout.ts";
 export {
   type BlobInfo,

@@ -1,7 +1,7 @@
 // Tests for lib/cli/progress.ts: byte and duration formatting, and the progress line driven by an
 // injected clock with its output captured.
 import assert from "node:assert/strict";
-import type { ExportProgress } from "../lib/export/exporter.ts";
+import type { ExportProgress } from "../lib/export/options.ts";
 import { formatBytes, formatDuration, ProgressLine } from "../lib/cli/progress.ts";
 
 const KiB = 1024;

@@ -21,7 +21,7 @@ import {
   isObject,
 } from "../oci/documents.ts";
 import { InvalidArgumentError, InvalidDocumentError, NotFoundError } from "../oci/errors.ts";
-import type { ManifestRequest } from "../export/exporter.ts";
+import type { ManifestRequest } from "../export/options.ts";
 import { isIndexType, isManifestType, OCI_INDEX, OCI_MANIFEST } from "../oci/media_types.ts";
 import {
   byPreference,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ExportProgress } from "../export/exporter.ts";
+import type { ExportProgress } from "../export/options.ts";
 
 /** Formats a byte count with binary units, as `12.3 MiB`. */
 export function formatBytes(bytes: number): string {

@@ -241,8 +241,14 @@ Deno.test("openLayout: a directory with neither blobs/ nor index.json is NotFoun
   const error = await rejection(openLayout(store.root));
   assert.ok(error instanceof NotFoundError);
   assert.match(error.message, /has no blobs\/ or index\.json/);
-  // Nor does a path that does not exist, or blobs that is a file.
-  assert.ok((await rejection(openLayout(`${store.root}/nope`))) instanceof NotFoundError);
+  // A path that does not exist says so; so does a file given as a store.
+  const missing = await rejection(openLayout(`${store.root}/nope`));
+  assert.ok(missing instanceof NotFoundError);
+  assert.equal(missing.message, `Store ${store.root}/nope does not exist`);
+  const notDir = await rejection(openLayout(`${store.root}/oci-layout`));
+  assert.ok(notDir instanceof InvalidArgumentError);
+  assert.match(notDir.message, /^Store .*\/oci-layout is not a directory \(/);
+  // blobs/ that is a file is no store either.
   await Deno.writeTextFile(`${store.root}/blobs`, "");
   assert.ok((await rejection(openLayout(store.root))) instanceof NotFoundError);
 });

@@ -227,6 +227,7 @@ export async function openLayout(dir: string | URL): Promise<Layout> {
     throw new InvalidArgumentError("Store must be a non-empty directory path or a file: URL");
   }
   const trimmed = root.length > 1 ? root.replace(/\/+$/, "") : root;
+  await checkStoreDirectory(root);
   const hasBlobs = await isDirectory(`${trimmed}/blobs`);
   const indexBytes = await readCapped(`${trimmed}/index.json`, MAX_STORE_INDEX_SIZE);
   if (!hasBlobs && indexBytes === undefined) {
@@ -254,6 +255,24 @@ export async function openLayout(dir: string | URL): Promise<Layout> {
     }
   }
   return new Layout(trimmed, [...images.values()], await Deno.realPath(trimmed));
+}
+
+/** Fails with a message that says what is wrong when the store path is not a directory. */
+async function checkStoreDirectory(root: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(root);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      throw new NotFoundError(`Store ${root} does not exist`, { cause: error });
+    }
+    throw error;
+  }
+  if (!info.isDirectory) {
+    throw new InvalidArgumentError(
+      `Store ${root} is not a directory (give an OCI image layout or containerd content directory)`,
+    );
+  }
 }
 
 function cloneImage(image: Image): Image {

@@ -24,7 +24,8 @@
  * @module
  */
 
-export { exportArchive } from "./lib/export/exporter.ts";
+export { exportArchive, type PreparedExport, prepareExport } from "./lib/export/exporter.ts";
+export type { IncompleteImage } from "./lib/export/walk.ts";
 export type {
   ExportOptions,
   ExportProgress,

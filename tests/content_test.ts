@@ -198,9 +198,8 @@ Deno.test("readVerified refuses bytes whose digest differs", async () => {
   assert.equal(error.image, "x");
   assert.equal(
     error.message,
-    `Index ${descriptor.digest} of image x has digest ${
-      digestOf(other)
-    }: its content does not match`,
+    `Index ${descriptor.digest} of image x does not match its digest: expected ` +
+      `${descriptor.digest}, found ${digestOf(other)}`,
   );
   // The same bytes under another algorithm's digest.
   const sha512 = describe(DOC, { digest: digestOf(other, "sha512") });

@@ -14,6 +14,7 @@ import {
   InvalidDocumentError,
   NotFoundError,
   openLayout,
+  prepareExport,
 } from "../mod.ts";
 import { entry, readTar, type TarRecord, text } from "./support/tar_reader.ts";
 
@@ -319,15 +320,46 @@ Deno.test("a partial store: skipMissing keeps the index and what is present", as
   assert.ok(present.includes(path(armv7.digest)), "a manifest with an absent child goes in");
   const armConfig = (await blob(armv7.digest, PARTIAL) as { config: Descriptor }).config;
   assert.ok(!present.includes(path(armConfig.digest)), "...without its children");
-  // The selected platform's manifest being absent fails manifest.json, as in containerd.
-  await assert.rejects(
-    collect(exportArchive(store, {
+  const armLayers = (await blob(armv7.digest, PARTIAL) as { layers: Descriptor[] }).layers;
+  let armAbsentLayer = "";
+  for (const layer of armLayers) {
+    if (armAbsentLayer === "" && !(await exists(new URL(path(layer.digest), PARTIAL)))) {
+      armAbsentLayer = layer.digest;
+    }
+  }
+  assert.notEqual(armAbsentLayer, "");
+  // The selected platform's manifest being absent, or its content incomplete, leaves the image
+  // out of manifest.json (containerd fails, or writes an entry nothing can load), and says so.
+  for (
+    const [platform, selected, missing] of [
+      ["linux/arm64", arm64, { role: "manifest", digest: arm64.digest }],
+      ["linux/arm/v7", armv7, { role: "layer", digest: armAbsentLayer }],
+    ] as const
+  ) {
+    const prepared = await prepareExport(store, {
       images: ["example.com/partial:1"],
-      platform: "linux/arm64",
+      platform,
       skipMissing: true,
-    })),
-    NotFoundError,
-  );
+    });
+    assert.deepEqual(prepared.incomplete, [{
+      names: ["example.com/partial:1"],
+      manifest: selected,
+      missing,
+    }]);
+    const written = readTar(await collect(prepared.stream()));
+    assert.ok(!names(written).includes("manifest.json"), platform);
+    assert.equal(JSON.parse(text(written, "index.json")).manifests.length, 1);
+  }
+  // A complete image next to an incomplete one keeps its entry.
+  const both = await prepareExport(store, {
+    images: ["example.com/partial:1"],
+    manifests: [{ descriptor: amd64, names: ["example.com/partial:amd64"] }],
+    platform: "linux/arm/v7",
+    skipMissing: true,
+  });
+  assert.equal(both.incomplete.length, 1);
+  const entries = dockerManifest(readTar(await collect(both.stream())));
+  assert.deepEqual(entries.map((e) => e.RepoTags), [["example.com/partial:amd64"]]);
 });
 
 Deno.test("skipMissing drops an absent requested manifest from index.json", async () => {
@@ -544,3 +576,13 @@ Deno.test("distribution-source labels of requested content go into index.json, a
     undefined,
   );
 });
+
+async function exists(url: URL): Promise<boolean> {
+  try {
+    await Deno.stat(url);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}

@@ -178,7 +178,7 @@ Deno.test("a tampered blob: digest mismatch, and its record is never completed",
   assert.equal(caught.expected, layer.digest);
   assert.match(
     caught.message,
-    /^Layer sha256:[0-9a-f]{64} of image docker\.io\/library\/hello:oci has digest sha256:[0-9a-f]{64}: its content does not match$/,
+    /^Layer (sha256:[0-9a-f]{64}) of image docker\.io\/library\/hello:oci does not match its digest: expected \1, found sha256:[0-9a-f]{64}$/,
   );
   // The tampered layer's last byte never reached the consumer.
   const tail = bytes.subarray(bytes.length - 512);
@@ -198,7 +198,7 @@ Deno.test("a tampered manifest is refused before it is parsed", async () => {
     store.dir,
     { images: [HELLO] },
     DigestMismatchError,
-    /^Manifest sha256:[0-9a-f]{64} of image docker\.io\/library\/hello:oci has digest/,
+    /^Manifest sha256:[0-9a-f]{64} of image docker\.io\/library\/hello:oci does not match its digest: expected sha256:[0-9a-f]{64}, found sha256:/,
   );
 });
 

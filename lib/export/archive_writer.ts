@@ -50,6 +50,21 @@ export class ArchiveWriter {
     this.#progress = { bytes: 0, totalBytes, images: plan.manifests.length, blobs };
   }
 
+  /** The archive's size in bytes. */
+  get totalBytes(): number {
+    return this.#progress.totalBytes;
+  }
+
+  /** How many entries the archive's index.json lists. */
+  get images(): number {
+    return this.#progress.images;
+  }
+
+  /** How many blobs the archive holds. */
+  get blobs(): number {
+    return this.#progress.blobs;
+  }
+
   /** Fills up to `length` bytes at `offset` of `buffer`. */
   async fill(buffer: ArrayBufferLike, offset: number, length: number): Promise<Fill> {
     let filled = 0;

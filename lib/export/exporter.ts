@@ -16,10 +16,13 @@
  */
 import type { ContentProvider, ImageStore } from "../stores/content.ts";
 import { ArchiveWriter } from "./archive_writer.ts";
-import { type ExportOptions, resolveOptions, resolveRequests } from "./options.ts";
-import { planArchive } from "./walk.ts";
-
-export type { ExportOptions, ExportProgress, ManifestRequest, PlatformOption } from "./options.ts";
+import {
+  type ExportOptions,
+  type ResolvedOptions,
+  resolveOptions,
+  resolveRequests,
+} from "./options.ts";
+import { type IncompleteImage, planArchive } from "./walk.ts";
 
 /**
  * The size of each chunk made for a default reader, which brings no buffer of its own: 4 MiB was
@@ -68,25 +71,122 @@ const CHUNK_SIZE = 4 * 1024 * 1024;
  * assert.equal(bytes.length % 512, 0); // tar is written in 512-byte blocks
  * ```
  *
- * @example Serve an archive over HTTP
- * ```ts ignore
- * import { exportArchive, openLayout } from "@ocipack/ocipack";
- *
- * const store = await openLayout("testdata/store");
- * Deno.serve((request) => {
- *   const name = new URL(request.url).searchParams.get("image");
- *   if (name === null) return new Response("Give ?image=<name>", { status: 400 });
- *   // Blobs are read as the client reads; a disconnect cancels the export.
- *   const archive = exportArchive(store, { images: [name] });
- *   return new Response(archive, { headers: { "content-type": "application/x-tar" } });
- * });
- * ```
+ * To learn the archive's size, or find out about a missing image or blob before the first byte
+ * (to answer an HTTP request with the right status), use {@linkcode prepareExport}.
  */
 export function exportArchive(
   provider: ContentProvider & Partial<ImageStore>,
   options: ExportOptions,
-): ReadableStream<Uint8Array> {
+): ReadableStream<Uint8Array<ArrayBuffer>> {
   const resolved = resolveOptions(provider, options);
+  return archiveStream(() => planWriter(provider, options, resolved));
+}
+
+/**
+ * An export whose names are resolved, documents walked and blobs looked up, ready to stream: what
+ * {@linkcode prepareExport} gives.
+ */
+export interface PreparedExport {
+  /** The archive's exact size in bytes (for `Content-Length`). */
+  readonly size: number;
+  /** How many entries the archive's index.json lists. */
+  readonly images: number;
+  /** How many blobs the archive holds. */
+  readonly blobs: number;
+  /**
+   * Under `skipMissing`, the images left out of manifest.json because some of their content is
+   * not in the store (the archive still holds what there is, and index.json lists them).
+   */
+  readonly incomplete: readonly IncompleteImage[];
+  /**
+   * The archive, as {@linkcode exportArchive} streams it. Call it once; blob bytes are read and
+   * verified as the stream is read, so a blob that changes or vanishes after `prepareExport` still
+   * errors the stream.
+   */
+  stream(): ReadableStream<Uint8Array<ArrayBuffer>>;
+}
+
+/**
+ * Prepares an export without writing a byte: resolves the names, walks the documents (reading
+ * and verifying each one) and looks up every blob, then hands back the archive's exact size and a
+ * stream of it. An unknown image, an invalid document or a missing blob rejects here, so an HTTP
+ * handler can answer 404 or 400 instead of a truncated 200, and send `Content-Length`.
+ *
+ * @throws {InvalidArgumentError} when the options are malformed.
+ * @throws {NotFoundError} for an unknown image or an absent blob (unless `skipMissing`).
+ *
+ * @example Serve archives over HTTP with the right status and length
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NotFoundError, openLayout, prepareExport } from "@ocipack/ocipack";
+ *
+ * const store = await openLayout("testdata/store");
+ * const server = Deno.serve({ port: 0, onListen() {} }, async (request) => {
+ *   const image = new URL(request.url).searchParams.get("image");
+ *   if (image === null) return new Response("Give ?image=NAME\n", { status: 400 });
+ *   try {
+ *     const prepared = await prepareExport(store, { images: [image], platform: "linux/amd64" });
+ *     return new Response(prepared.stream(), {
+ *       headers: {
+ *         "content-type": "application/x-tar",
+ *         "content-length": String(prepared.size),
+ *       },
+ *     });
+ *   } catch (error) {
+ *     if (!(error instanceof NotFoundError)) throw error;
+ *     return new Response(`${error.message}\n`, { status: 404 });
+ *   }
+ * });
+ *
+ * const url = `http://localhost:${server.addr.port}/`;
+ * const found = await fetch(`${url}?image=example.com/multi:1.0`);
+ * const bytes = await found.bytes();
+ * assert.equal(found.status, 200);
+ * assert.equal(Number(found.headers.get("content-length")), bytes.length);
+ * const missing = await fetch(`${url}?image=nope:1`);
+ * assert.equal(missing.status, 404);
+ * await missing.body?.cancel();
+ * await server.shutdown();
+ * ```
+ */
+export async function prepareExport(
+  provider: ContentProvider & Partial<ImageStore>,
+  options: ExportOptions,
+): Promise<PreparedExport> {
+  const resolved = resolveOptions(provider, options);
+  const { writer, incomplete } = await planWriter(provider, options, resolved);
+  let streamed = false;
+  return {
+    size: writer.totalBytes,
+    images: writer.images,
+    blobs: writer.blobs,
+    incomplete,
+    stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
+      if (streamed) throw new TypeError("A prepared export is streamed once");
+      streamed = true;
+      return archiveStream(() => Promise.resolve({ writer, incomplete }));
+    },
+  };
+}
+
+/** Resolves the names and walks the documents: the writer of the archive, before any byte. */
+async function planWriter(
+  provider: ContentProvider & Partial<ImageStore>,
+  options: ExportOptions,
+  resolved: ResolvedOptions,
+): Promise<{ writer: ArchiveWriter; incomplete: IncompleteImage[] }> {
+  const requests = await resolveRequests(provider, options, resolved.names);
+  const plan = await planArchive(provider, requests, resolved.walk);
+  return {
+    writer: new ArchiveWriter(provider, plan, options.onProgress),
+    incomplete: plan.incomplete,
+  };
+}
+
+/** The archive as a byte stream; the writer is made on the first read. */
+function archiveStream(
+  makeWriter: () => Promise<{ writer: ArchiveWriter }>,
+): ReadableStream<Uint8Array<ArrayBuffer>> {
   let writer: ArchiveWriter | undefined;
   let cancelled = false;
   /** For a default reader: the next chunk, being made while the consumer handles the last. */
@@ -99,11 +199,7 @@ export function exportArchive(
   const source: UnderlyingByteSource = {
     type: "bytes",
     async pull(controller: ReadableByteStreamController) {
-      if (writer === undefined) {
-        const requests = await resolveRequests(provider, options, resolved.names);
-        const plan = await planArchive(provider, requests, resolved.walk);
-        writer = new ArchiveWriter(provider, plan, options.onProgress);
-      }
+      writer ??= (await makeWriter()).writer;
       if (cancelled) return;
       try {
         const request = controller.byobRequest;

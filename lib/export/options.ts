@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ImageStore } from "../stores/content.ts";
+import type { Image, ImageStore } from "../stores/content.ts";
 import {
   ANNOTATION_IMAGE_NAME,
   ANNOTATION_REF_NAME,
@@ -12,7 +12,7 @@ import {
   type Descriptor,
   isObject,
 } from "../oci/documents.ts";
-import { InvalidArgumentError } from "../oci/errors.ts";
+import { InvalidArgumentError, OcipackError } from "../oci/errors.ts";
 import { isNonDistributable } from "../oci/media_types.ts";
 import { ordered, parsePlatform, type Platform, type PlatformMatcher } from "../oci/platforms.ts";
 import { ociReferenceName } from "../oci/reference.ts";
@@ -263,7 +263,16 @@ export async function resolveRequests(
 ): Promise<Descriptor[]> {
   const requests: Descriptor[] = [];
   for (const name of names) {
-    const image = await provider.getImage!(name);
+    let image: Image;
+    try {
+      image = await provider.getImage!(name);
+    } catch (error) {
+      // Whatever the store, the error says which image was asked for.
+      if (error instanceof OcipackError && error.image === undefined) {
+        (error as { image?: string }).image = name;
+      }
+      throw error;
+    }
     requests.push(withName(checkDescriptor(image.target, `target of image ${name}`), name));
   }
   for (const [i, request] of (options.manifests ?? []).entries()) {

@@ -40,7 +40,7 @@ import {
 } from "../oci/errors.ts";
 import { compareCodePoints } from "../oci/go_json.ts";
 import { isIndexType, isManifestType } from "../oci/media_types.ts";
-import { byPreference, type PlatformMatcher } from "../oci/platforms.ts";
+import { byPreference, formatPlatform, type PlatformMatcher } from "../oci/platforms.ts";
 import { familiarizeReference, isDigestOnlyReference } from "../oci/reference.ts";
 
 /** How deep indexes may nest below a requested descriptor before the walk gives up. */
@@ -107,6 +107,21 @@ export interface ArchivePlan {
   records: ArchiveRecord[];
   /** The descriptors listed in the archive's index.json. */
   manifests: Descriptor[];
+  /**
+   * Under skipMissing, the images left out of manifest.json because their content is incomplete
+   * (nothing could load them), in request order.
+   */
+  incomplete: IncompleteImage[];
+}
+
+/** An image left out of manifest.json because some of its content is not in the store. */
+export interface IncompleteImage {
+  /** The names it was requested under (none for a descriptor requested without a name). */
+  names: string[];
+  /** The manifest that would have had the manifest.json entry. */
+  manifest: Descriptor;
+  /** The first absent blob: the manifest itself, its config or a layer. */
+  missing: { role: string; digest: string };
 }
 
 type Children = Descriptor[] | "skip";
@@ -131,6 +146,8 @@ class Walk {
   readonly #expanded = new Map<string, Children>();
   /** Verified bytes of each document read, by digest. */
   readonly #documents = new Map<string, Uint8Array>();
+  /** Under skipMissing: manifests whose content is incomplete, and the first blob absent. */
+  readonly #absent = new Map<string, { role: string; digest: string }>();
   /** What the provider said of blobs already looked up, by digest. */
   readonly #infos = new Map<string, BlobInfo>();
 
@@ -195,12 +212,19 @@ class Walk {
     const records = this.#records;
     records.push(file("oci-layout", 0o444, OCI_LAYOUT));
     records.push(file("index.json", 0o644, encodeArchiveIndex(manifests)));
+    const incomplete: IncompleteImage[] = [];
     if (!options.skipDockerManifest && dockerManifests.size > 0) {
       const entries: DockerManifestEntry[] = [];
       for (const { manifest, names } of dockerManifests.values()) {
-        entries.push(await this.#dockerManifestEntry(manifest, names));
+        // An entry whose content is incomplete would make an archive that nothing can load:
+        // containerd writes it anyway; we leave it out and say so.
+        const missing = this.#absent.get(manifest.digest); // every entry's manifest was walked
+        if (missing !== undefined) incomplete.push({ names, manifest, missing });
+        else entries.push(await this.#dockerManifestEntry(manifest, names));
       }
-      records.push(file("manifest.json", 0o644, encodeDockerManifest(entries)));
+      if (entries.length > 0) {
+        records.push(file("manifest.json", 0o644, encodeDockerManifest(entries)));
+      }
     }
     if (this.#algorithms.size > 0) {
       records.push({ kind: "directory", name: "blobs/", mode: 0o755 });
@@ -211,7 +235,7 @@ class Walk {
     records.sort((a, b) => compareCodePoints(a.name, b.name));
     const unique = records.filter((r, i) => i === 0 || r.name !== records[i - 1].name);
     await this.#statRecords(unique);
-    return { records: unique, manifests };
+    return { records: unique, manifests, incomplete };
   }
 
   /**
@@ -240,8 +264,12 @@ class Walk {
       return selected.sort(byPreference(options.platform!))[0];
     }
     if (options.platform) {
+      const asked = options.platform.description;
+      const has = [...new Set(children.map((c) => c.platform && formatPlatform(c.platform)))]
+        .filter((p) => p !== undefined);
       throw new NotFoundError(
-        `No manifest found for the platform in ${describeBlob(desc, origin)}`,
+        `No manifest for platform ${asked ?? "asked for"} in ${describeBlob(desc, origin)}` +
+          ` (it has ${has.length > 0 ? has.join(", ") : "no platforms"})`,
         { digest: desc.digest, image: origin.image },
       );
     }
@@ -284,7 +312,10 @@ class Walk {
     try {
       bytes = await this.#document(desc, origin);
     } catch (error) {
-      if (manifest && this.#options.skipMissing && error instanceof NotFoundError) return "skip";
+      if (manifest && this.#options.skipMissing && error instanceof NotFoundError) {
+        this.#absent.set(desc.digest, { role: "manifest", digest: desc.digest });
+        return "skip";
+      }
       throw error;
     }
     this.#parse(desc, origin, () => checkDocumentKind(bytes, desc.mediaType));
@@ -295,7 +326,10 @@ class Walk {
       for (const [i, child] of children.entries()) {
         const childOrigin = { image: origin.image, role: i === 0 ? "config" : "layer" };
         this.#validate(child, childOrigin);
-        if (!(await this.#exists(child, childOrigin))) return [];
+        if (!(await this.#exists(child, childOrigin))) {
+          this.#absent.set(desc.digest, { role: childOrigin.role, digest: child.digest });
+          return [];
+        }
       }
     }
     return children;

@@ -29,6 +29,8 @@ export interface ErrorContext {
   digest?: string;
   /** The name (or digest) of the requested image the blob was reached from. */
   image?: string;
+  /** The media type of the blob the error concerns, when known. */
+  mediaType?: string;
   /** The underlying error, if any. */
   cause?: unknown;
 }
@@ -72,6 +74,8 @@ export class OcipackError extends Error {
   readonly digest?: string;
   /** The requested image the blob was reached from, when known. */
   readonly image?: string;
+  /** The media type of the blob the error concerns, when known. */
+  readonly mediaType?: string;
 
   /**
    * Creates an error with optional context. The message is kept to one line: control characters
@@ -82,6 +86,7 @@ export class OcipackError extends Error {
     this.name = new.target.name;
     this.digest = context.digest;
     this.image = context.image;
+    this.mediaType = context.mediaType;
   }
 }
 

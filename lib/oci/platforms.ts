@@ -70,6 +70,11 @@ export interface PlatformMatcher {
   match(platform: Platform): boolean;
   /** Whether `a` is preferred to `b`. */
   less(a: Platform, b: Platform): boolean;
+  /**
+   * How messages name what the matcher asks for, such as `linux/arm64, linux/amd64`. The
+   * matchers made here have one; a matcher of your own may leave it out.
+   */
+  readonly description?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -824,11 +829,15 @@ function anyLess(matchers: readonly SpecMatch[], a: Spec, b: Spec): boolean {
   return am && !bm;
 }
 
-function orderedSpecs(platforms: readonly Spec[]): PlatformMatcher {
+function orderedSpecs(
+  platforms: readonly Spec[],
+  asked: readonly Spec[] = platforms,
+): PlatformMatcher {
   const matchers = platforms.map(specMatcher);
   return Object.freeze({
     match: (p: Platform) => anyMatches(matchers, toSpec(p)),
     less: (a: Platform, b: Platform) => orderedLess(matchers, toSpec(a), toSpec(b)),
+    description: asked.map((spec) => formatPlatform(fromSpec(spec))).join(", "),
   });
 }
 
@@ -996,7 +1005,8 @@ function platformVector(p: Spec): Spec[] {
  * ```
  */
 export function only(platform: Platform): PlatformMatcher {
-  return orderedSpecs(platformVector(normalizeSpec(toSpec(platform))));
+  const spec = normalizeSpec(toSpec(platform));
+  return orderedSpecs(platformVector(spec), [spec]);
 }
 
 /**

@@ -368,8 +368,8 @@ export function digestMismatch(
   actual: string,
 ): DigestMismatchError {
   return new DigestMismatchError(
-    `${capitalize(describeBlob(descriptor, origin))} has digest ${actual}: ` +
-      "its content does not match",
+    `${capitalize(describeBlob(descriptor, origin))} does not match its digest: expected ` +
+      `${descriptor.digest}, found ${actual}`,
     descriptor.digest,
     actual,
     { digest: descriptor.digest, image: origin.image },
@@ -387,6 +387,9 @@ export function attachOrigin(error: unknown, descriptor: Descriptor, origin: Blo
       ? capitalize(describeBlob(descriptor, origin)) + error.message.slice(prefix.length)
       : `${error.message} (${describeBlob(descriptor, origin)})`;
     (error as { image?: string }).image = origin.image;
+  }
+  if (error instanceof OcipackError && error.mediaType === undefined && descriptor.mediaType) {
+    (error as { mediaType?: string }).mediaType = descriptor.mediaType;
   }
   return error;
 }

@@ -113,7 +113,9 @@ export class Layout implements ContentProvider, ImageStore {
   getImage(name: string): Promise<Image> {
     const image = this.#images.find((i) => i.name === name);
     if (image === undefined) {
-      return Promise.reject(new NotFoundError(`Image ${name} not found in ${this.root}`));
+      return Promise.reject(
+        new NotFoundError(`Image ${name} not found in ${this.root}`, { image: name }),
+      );
     }
     return Promise.resolve(cloneImage(image));
   }

@@ -15,16 +15,19 @@ import { parseArgs } from "node:util";
 import denoJson from "./deno.json" with { type: "json" };
 import {
   defaultStrict,
-  exportArchive,
   type ExportProgress,
   hostPlatform,
   type ManifestRequest,
   only,
   openLayout,
-  parsePlatform,
+  type Platform,
+  prepareExport,
 } from "./mod.ts";
+import { Destination } from "./lib/cli/destination.ts";
+import { hintFor, incompleteWarning } from "./lib/cli/hints.ts";
 import { listImageSummaries, resolveImage } from "./lib/cli/images.ts";
-import { copyToWriter, OutputError, writeAll, writeFileAtomically } from "./lib/cli/output.ts";
+import { copyToWriter, OutputError, writeAll } from "./lib/cli/output.ts";
+import { parsePlatformList } from "./lib/cli/platform_flags.ts";
 import { formatBytes, ProgressLine } from "./lib/cli/progress.ts";
 
 const HELP = `ocipack ${denoJson.version}: write container image archives from a content store
@@ -53,18 +56,22 @@ IMAGE is a name from the store (as 'ocipack list' shows it, or its short form su
 Options:
   -s, --store DIR              The store: an OCI image layout, or containerd's content directory
                                (.../io.containerd.content.v1.content; images by digest only)
-  -o, --output FILE            Write to FILE (via a temporary file, renamed into place when
-                               complete); '-' or no -o writes to stdout, which must not be a
+  -o, --output FILE            Write to FILE (via a temporary file beside it, renamed into
+                               place when complete; a device or FIFO is written in place, a
+                               symbolic link's target is replaced); a name ending .gz or .tgz
+                               is gzipped; '-' or no -o writes to stdout, which must not be a
                                terminal
-      --platform P             Select P from multi-platform images (repeatable, in order of
+      --platform P[,P...]      Select P from multi-platform images (repeatable, in order of
                                preference; default: exactly this machine's platform)
       --all-platforms          Include every platform's content (the --platform still picks
                                the manifest.json entry)
       --skip-manifest-json     Leave out Docker's manifest.json (OCI layout only)
       --skip-non-distributable Leave out non-distributable (foreign) layers
       --skip-missing           Leave out absent manifests, and the layers of a manifest with
-                               absent content (for partially copied stores)
-      --gzip                   Compress the whole archive with gzip
+                               absent content (for partially copied stores); an image whose
+                               content is incomplete is left out of manifest.json, with a
+                               warning
+      --gzip                   Compress the whole archive with gzip (implied by -o *.gz, *.tgz)
   -q, --quiet                  No progress display
   -h, --help                   Show this help
 
@@ -141,13 +148,12 @@ async function exportCommand(args: string[], signal: AbortSignal): Promise<void>
   const store = values.store as string | undefined;
   if (!store) throw new UsageError("missing --store DIR", EXPORT_HELP);
   if (positionals.length === 0) throw new UsageError("missing IMAGE to export", EXPORT_HELP);
-  const platforms = (values.platform as string[] | undefined ?? []).map((p) => {
-    try {
-      return parsePlatform(p);
-    } catch (error) {
-      throw new UsageError((error as Error).message, EXPORT_HELP);
-    }
-  });
+  let platforms: Platform[];
+  try {
+    platforms = parsePlatformList(values.platform as string[] | undefined ?? []);
+  } catch (error) {
+    throw new UsageError((error as Error).message, EXPORT_HELP);
+  }
   const output = values.output as string | undefined;
   const toStdout = output === undefined || output === "-";
   if (toStdout && Deno.stdout.isTerminal()) {
@@ -156,35 +162,46 @@ async function exportCommand(args: string[], signal: AbortSignal): Promise<void>
       EXPORT_HELP,
     );
   }
+  const gzip = Boolean(values.gzip) || (!toStdout && /\.(gz|tgz)$/.test(output));
 
-  const layout = await openLayout(store);
-  const manifests: ManifestRequest[] = [];
-  for (const image of positionals) manifests.push(await resolveImage(layout, image));
+  // The destination first: a path that cannot be written fails before any blob is read.
+  const destination = toStdout ? undefined : await Destination.open(output);
   const progress = !values.quiet && Deno.stderr.isTerminal()
-    ? new ProgressLine(printErr)
+    ? new ProgressLine(printErr, { columns: terminalColumns })
     : undefined;
-  let stream = exportArchive(layout, {
-    manifests,
-    platform: platforms.length > 0 ? platforms : defaultStrict(),
-    allPlatforms: Boolean(values["all-platforms"]),
-    skipDockerManifest: Boolean(values["skip-manifest-json"]),
-    skipNonDistributable: Boolean(values["skip-non-distributable"]),
-    skipMissing: Boolean(values["skip-missing"]),
-    onProgress: progress ? (p: ExportProgress) => progress.update(p) : undefined,
-  });
-  if (values.gzip) {
-    stream = stream.pipeThrough(
-      new CompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>,
-    );
-  }
   try {
-    if (toStdout) await copyToWriter(stream, Deno.stdout, signal);
-    else await writeFileAtomically(output, stream, signal);
+    const layout = await openLayout(store);
+    const manifests: ManifestRequest[] = [];
+    for (const image of positionals) manifests.push(await resolveImage(layout, image));
+    const prepared = await prepareExport(layout, {
+      manifests,
+      platform: platforms.length > 0 ? platforms : defaultStrict(),
+      allPlatforms: Boolean(values["all-platforms"]),
+      skipDockerManifest: Boolean(values["skip-manifest-json"]),
+      skipNonDistributable: Boolean(values["skip-non-distributable"]),
+      skipMissing: Boolean(values["skip-missing"]),
+      onProgress: progress ? (p: ExportProgress) => progress.update(p) : undefined,
+    });
+    for (const image of prepared.incomplete) printErr(`ocipack: ${incompleteWarning(image)}\n`);
+    const archive = prepared.stream();
+    const stream = gzip ? archive.pipeThrough(new CompressionStream("gzip")) : archive;
+    if (destination === undefined) await copyToWriter(stream, Deno.stdout, signal);
+    else await destination.write(stream, signal);
   } catch (error) {
     progress?.clear();
+    await destination?.discard();
     throw error;
   }
   progress?.finish();
+}
+
+/** The terminal's width in columns, for the progress line; 80 when it cannot be told. */
+function terminalColumns(): number {
+  try {
+    return Deno.consoleSize().columns;
+  } catch {
+    return 80;
+  }
 }
 
 async function listCommand(args: string[]): Promise<void> {
@@ -265,7 +282,8 @@ function report(error: unknown): number {
     const command = error.help === HELP ? "" : error.help === LIST_HELP ? " list" : " export";
     printErr(`ocipack: ${error.message}\nTry 'ocipack${command} --help'.\n`);
   } else {
-    printErr(`ocipack: ${error instanceof Error ? error.message : String(error)}\n`);
+    const message = error instanceof Error ? error.message : String(error);
+    printErr(`ocipack: ${message}${hintFor(error)}\n`);
   }
   return error instanceof UsageError ? 2 : 1;
 }

@@ -221,7 +221,7 @@ Deno.test("a failed export: exit 1, one line naming the image, nothing left behi
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
-      /^ocipack: Layer sha256:[0-9a-f]{64} of image example\.com\/windows:ltsc2022 not found\n$/,
+      /^ocipack: Layer sha256:[0-9a-f]{64} of image example\.com\/windows:ltsc2022 not found; it is a non-distributable \(foreign\) layer.*: add --skip-non-distributable .*\n$/,
     );
     assert.equal(await Deno.readTextFile(`${dir}/keep.tar`), "an archive that must survive");
     assert.deepEqual(await listDir(dir), ["keep.tar"]);
@@ -230,10 +230,10 @@ Deno.test("a failed export: exit 1, one line naming the image, nothing left behi
     assert.equal(missing.stderr, "ocipack: Image nope:1 not found in the store\n");
     const noStore = await run("export", "--store", `${dir}/nowhere`, HELLO);
     assert.equal(noStore.code, 1);
-    assert.match(
-      noStore.stderr,
-      /^ocipack: .*nowhere is not an OCI layout or containerd content store/,
-    );
+    assert.equal(noStore.stderr, `ocipack: Store ${dir}/nowhere does not exist\n`);
+    const fileStore = await run("export", "--store", `${dir}/keep.tar`, HELLO);
+    assert.equal(fileStore.code, 1);
+    assert.match(fileStore.stderr, /^ocipack: Store .*keep\.tar is not a directory \(/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -96,7 +96,7 @@ Deno.test({
 function harness(start = 1000) {
   const clock = { now: start };
   const output: string[] = [];
-  const line = new ProgressLine((text) => output.push(text), () => clock.now);
+  const line = new ProgressLine((text) => output.push(text), { now: () => clock.now });
   return { clock, output, line };
 }
 

@@ -72,7 +72,55 @@ export async function resolveImage(store: Store, reference: string): Promise<Man
     const image = await findImage(store, normalized);
     if (image !== undefined) return { descriptor: image.target, names: [normalized] };
   }
-  throw new NotFoundError(`Image ${reference} not found in the store`);
+  const images = await store.listImages();
+  const byPrefix = matchDigestPrefix(images, reference);
+  if (byPrefix !== undefined) return { descriptor: byPrefix };
+  const similar = images.map((i) => i.name).filter((name) => {
+    const last = lastPathPart(name);
+    return last === reference || last.replace(/[:@].*$/, "") === reference;
+  });
+  const hint = similar.length === 0
+    ? ""
+    : `; did you mean ${similar.slice(0, 3).join(" or ")}${similar.length > 3 ? " or …" : ""}?`;
+  throw new NotFoundError(`Image ${reference} not found in the store${hint}`, {
+    image: reference,
+  });
+}
+
+/** Docker's short image IDs: at least this many hex digits of a digest select an image. */
+export const MIN_DIGEST_PREFIX = 12;
+
+/**
+ * The target of the one image whose digest starts with `reference` (`sha256:` optional, at
+ * least {@linkcode MIN_DIGEST_PREFIX} hex digits), as docker selects images by a short ID.
+ *
+ * @throws {InvalidArgumentError} when several different targets match.
+ */
+function matchDigestPrefix(images: readonly Image[], reference: string): Descriptor | undefined {
+  const match = /^(?:sha256:)?([0-9a-f]+)$/.exec(reference);
+  if (match === null || match[1].length < MIN_DIGEST_PREFIX) return undefined;
+  const prefix = `sha256:${match[1]}`;
+  const targets = new Map<string, Image[]>();
+  for (const image of images) {
+    if (!image.target.digest.startsWith(prefix)) continue;
+    targets.set(image.target.digest, [...targets.get(image.target.digest) ?? [], image]);
+  }
+  if (targets.size > 1) {
+    const names = [...targets.values()].map((list) => list[0].name);
+    throw new InvalidArgumentError(
+      `Digest prefix ${reference} matches ${targets.size} images (${names.join(", ")}): ` +
+        "give more digits",
+    );
+  }
+  const [only] = targets.values();
+  if (only === undefined) return undefined;
+  const { mediaType, digest, size } = only[0].target;
+  return { mediaType, digest, size };
+}
+
+/** The last path part of a name: `partial:1` for `example.com/partial:1`. */
+function lastPathPart(name: string): string {
+  return name.slice(name.lastIndexOf("/") + 1);
 }
 
 async function findImage(store: Store, name: string): Promise<Image | undefined> {

@@ -1,6 +1,6 @@
 /**
- * Where an archive goes: a file, written through a temporary file beside it and renamed into place
- * only once complete, or any writer (such as stdout), copied with one reused buffer.
+ * Copying an archive to a writer (stdout, a file) with two reused buffers, and the error that
+ * says the writing failed. Files are opened by `destination.ts`.
  *
  * @module
  */
@@ -96,45 +96,5 @@ export async function writeAll(writer: Writer, bytes: Uint8Array): Promise<void>
     }
   } catch (error) {
     throw new OutputError(error);
-  }
-}
-
-/**
- * Writes a stream to `path` atomically: into a new temporary file in the same directory, flushed
- * to disk, then renamed over `path`. On any failure or abort the temporary file is removed and an
- * existing file at `path` is left as it was.
- */
-export async function writeFileAtomically(
-  path: string,
-  stream: ReadableStream<Uint8Array>,
-  signal?: AbortSignal,
-): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  const dir = slash === -1 ? "." : path.slice(0, slash) || "/";
-  const base = path.slice(slash + 1);
-  if (base === "" || base === "." || base === "..") {
-    await stream.cancel();
-    throw new TypeError(`Output path ${JSON.stringify(path)} does not name a file`);
-  }
-  const temp = `${dir}/.${base}.${crypto.randomUUID().slice(0, 8)}.ocipack-partial`;
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
-  } catch (error) {
-    await stream.cancel();
-    throw error;
-  }
-  let closed = false;
-  try {
-    await copyToWriter(stream, file, signal);
-    await file.syncData();
-    file.close();
-    closed = true;
-    signal?.throwIfAborted();
-    await Deno.rename(temp, path);
-  } catch (error) {
-    if (!closed) file.close();
-    await Deno.remove(temp).catch(() => {});
-    throw error;
   }
 }

@@ -34,14 +34,24 @@ export function formatDuration(seconds: number): string {
 export class ProgressLine {
   readonly #write: (text: string) => void;
   readonly #now: () => number;
+  readonly #columns: () => number;
   readonly #start: number;
   #last = -Infinity;
   #latest?: ExportProgress;
 
-  /** `write` receives the text to print (with `\r` and erase codes); `now` is in milliseconds. */
-  constructor(write: (text: string) => void, now: () => number = () => performance.now()) {
+  /**
+   * `write` receives the text to print (with `\r` and erase codes); `now` is in milliseconds;
+   * `columns` is the terminal's width, asked at each redraw, so the line never wraps (a wrapped
+   * line would leave stale lines behind, since `\r` goes back to the start of the last one only).
+   */
+  constructor(
+    write: (text: string) => void,
+    options: { now?: () => number; columns?: () => number } = {},
+  ) {
+    const now = options.now ?? (() => performance.now());
     this.#write = write;
     this.#now = now;
+    this.#columns = options.columns ?? (() => 80);
     this.#start = now();
   }
 
@@ -58,10 +68,16 @@ export class ProgressLine {
       ? Math.floor((100 * progress.bytes) / progress.totalBytes)
       : 0;
     const blob = progress.blob ? `  ${progress.blob.slice(0, 19)}` : "";
-    this.#write(
-      `\r\x1b[K${formatBytes(progress.bytes)} / ${formatBytes(progress.totalBytes)} ` +
-        `${percent}%  ${formatBytes(rate)}/s  ETA ${formatDuration(left)}${blob}`,
-    );
+    const line = `${formatBytes(progress.bytes)} / ${formatBytes(progress.totalBytes)} ` +
+      `${percent}%  ${formatBytes(rate)}/s  ETA ${formatDuration(left)}`;
+    this.#write(`\r\x1b[K${this.#fit(line, blob)}`);
+  }
+
+  /** `line` and then `extra` if both fit in one terminal row (less a column), else cut to fit. */
+  #fit(line: string, extra: string): string {
+    const width = Math.max(1, this.#columns() - 1);
+    if (line.length + extra.length <= width) return line + extra;
+    return line.slice(0, width);
   }
 
   /** Replaces the line with a summary: images, blobs, bytes and time. */

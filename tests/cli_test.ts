@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import denoJson from "../deno.json" with { type: "json" };
 import { makeBigStore } from "./support/big_store.ts";
-import { toolsAvailable } from "./support/containerd.ts";
+import { requireTools, toolsAvailable } from "./support/containerd.ts";
 import { readTar, text } from "./support/tar_reader.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
@@ -359,4 +359,308 @@ Deno.test("--help and --version", async () => {
   ) {
     assert.ok(exportHelp.includes(flag), flag);
   }
+});
+
+// -o and the new user's report (issue: -o must never destroy what it replaces).
+
+Deno.test({
+  name: "-o writes a device in place and follows a symbolic link; a FIFO gets the archive",
+  ignore: requireTools("mknod", "mkfifo", "cat").ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const expected = (await run("export", "--store", STORE, HELLO)).stdout;
+      // A copy of /dev/null made for the test; the real one is never touched.
+      assert.equal(
+        (await new Deno.Command("mknod", { args: [`${dir}/null`, "c", "1", "3"] })
+          .output()).code,
+        0,
+      );
+      const toDevice = await run("export", "--store", STORE, "-o", `${dir}/null`, HELLO);
+      assert.equal(toDevice.code, 0, toDevice.stderr);
+      assert.ok((await Deno.lstat(`${dir}/null`)).isCharDevice);
+      // A symbolic link stays one; its target gets the archive.
+      await Deno.writeTextFile(`${dir}/target.tar`, "old");
+      await Deno.chmod(`${dir}/target.tar`, 0o600);
+      await Deno.symlink("target.tar", `${dir}/link.tar`);
+      const viaLink = await run("export", "--store", STORE, "-o", `${dir}/link.tar`, HELLO);
+      assert.equal(viaLink.code, 0, viaLink.stderr);
+      assert.equal(await Deno.readLink(`${dir}/link.tar`), "target.tar");
+      assert.deepEqual(await Deno.readFile(`${dir}/target.tar`), expected);
+      assert.equal((await Deno.stat(`${dir}/target.tar`)).mode! & 0o777, 0o600);
+      // A FIFO is written in place, to its reader.
+      assert.equal((await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output()).code, 0);
+      const reader = new Deno.Command("cat", { args: [`${dir}/fifo`], stdout: "piped" }).output();
+      const toFifo = await run("export", "--store", STORE, "-o", `${dir}/fifo`, HELLO);
+      assert.equal(toFifo.code, 0, toFifo.stderr);
+      assert.deepEqual((await reader).stdout, expected);
+      assert.deepEqual(await listDir(dir), ["fifo", "link.tar", "null", "target.tar"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("-o DIR or a missing parent fails at once, naming the user's path", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A store that would fail if it were read: the destination is checked first.
+    for (
+      const [output, message] of [
+        [dir, `ocipack: Cannot write ${dir}: it is a directory\n`],
+        [
+          `${dir}/nodir/x.tar`,
+          `ocipack: Cannot write ${dir}/nodir/x.tar: directory ${dir}/nodir does not exist\n`,
+        ],
+      ]
+    ) {
+      const r = await run("export", "--store", `${dir}/no-store`, "-o", output, HELLO);
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, message);
+    }
+    assert.deepEqual(await listDir(dir), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Runs the CLI as user nobody (for files root could always write), with its own Deno dir. */
+async function runAsNobody(cwd: string, ...args: string[]): Promise<Run> {
+  const denoDir = await Deno.makeTempDir();
+  await Deno.chmod(denoDir, 0o777);
+  try {
+    const { code, stdout, stderr } = await new Deno.Command("setpriv", {
+      args: [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        Deno.execPath(),
+        "run",
+        "-R",
+        "-W",
+        "--no-lock",
+        CLI,
+        ...args,
+      ],
+      env: { DENO_DIR: denoDir, HOME: denoDir, DENO_NO_UPDATE_CHECK: "1" },
+      cwd,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code, stdout, stderr: new TextDecoder().decode(stderr) };
+  } finally {
+    await Deno.remove(denoDir, { recursive: true });
+  }
+}
+
+Deno.test({
+  name: "a file the caller may not write is refused, as cp does; so is an unwritable directory",
+  ignore: requireTools("setpriv").ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.chmod(dir, 0o777); // nobody may write the directory...
+      await Deno.writeTextFile(`${dir}/theirs.tar`, "someone else's archive");
+      await Deno.chmod(`${dir}/theirs.tar`, 0o444); // ...but not root's read-only file
+      const refused = await runAsNobody(dir, "export", "--store", STORE, "-o", "theirs.tar", HELLO);
+      assert.equal(refused.code, 1);
+      assert.equal(
+        refused.stderr,
+        "ocipack: Cannot write theirs.tar: the file is not writable (permission denied); it " +
+          "was left as it is\n",
+      );
+      assert.equal(await Deno.readTextFile(`${dir}/theirs.tar`), "someone else's archive");
+      await Deno.mkdir(`${dir}/locked`, { mode: 0o755 });
+      const locked = await runAsNobody(
+        dir,
+        "export",
+        "--store",
+        STORE,
+        "-o",
+        "locked/x.tar",
+        HELLO,
+      );
+      assert.equal(locked.code, 1);
+      assert.equal(
+        locked.stderr,
+        "ocipack: Cannot write locked/x.tar: directory locked is not writable\n",
+      );
+      assert.deepEqual(await listDir(dir), ["locked", "theirs.tar"]);
+      assert.deepEqual(await listDir(`${dir}/locked`), []);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("--allow-write for the file alone says which permission to grant; the directory works", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fileOnly = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-R",
+        "--allow-write=x.tar",
+        "--no-lock",
+        CLI,
+        "export",
+        "--store",
+        STORE,
+        "-o",
+        "x.tar",
+        HELLO,
+      ],
+      cwd: dir,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(fileOnly.stderr);
+    assert.equal(fileOnly.code, 1);
+    assert.match(stderr, /^ocipack: Cannot write x\.tar: .*--allow-write=\.\n$/);
+    assert.deepEqual(await listDir(dir), []);
+    // The least-privilege form the README shows: write access to the output's directory.
+    const works = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        `--allow-read=${STORE},.`,
+        "--allow-write=.",
+        "--no-lock",
+        CLI,
+        "export",
+        "--store",
+        STORE,
+        "-o",
+        "x.tar",
+        HELLO,
+      ],
+      cwd: dir,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(works.code, 0, new TextDecoder().decode(works.stderr));
+    assert.deepEqual(await listDir(dir), ["x.tar"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("-o NAME.tar.gz and .tgz compress; --platform takes a comma-separated list", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const plain = await run("export", "--store", STORE, "--platform", "linux/arm64", MULTI);
+    for (const name of ["a.tar.gz", "a.tgz"]) {
+      const r = await run(
+        "export",
+        "--store",
+        STORE,
+        "--platform",
+        "linux/ppc64le,linux/arm64",
+        "-o",
+        `${dir}/${name}`,
+        MULTI,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const gz = await Deno.readFile(`${dir}/${name}`);
+      assert.deepEqual([...gz.subarray(0, 2)], [0x1f, 0x8b]);
+      const unzipped = await new Response(
+        ReadableStream.from([gz]).pipeThrough(new DecompressionStream("gzip")),
+      ).bytes();
+      // linux/ppc64le is not in the image: linux/arm64, the next one, gets manifest.json.
+      assert.deepEqual(unzipped, plain.stdout);
+    }
+    const empty = await run("export", "--store", STORE, "--platform", "linux/amd64,", MULTI);
+    assert.equal(empty.code, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const MULTI = "example.com/multi:1.0";
+const PARTIAL = new URL("../testdata/partial/", import.meta.url).pathname;
+
+Deno.test("messages that say what to do", async (t) => {
+  await t.step("an unknown short name suggests the stored name with that last part", async () => {
+    const r = await run("export", "--store", PARTIAL, "partial:1");
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      "ocipack: Image partial:1 not found in the store; did you mean example.com/partial:1?\n",
+    );
+  });
+  await t.step("a unique digest prefix of 12+ hex digits selects an image", async () => {
+    const list = JSON.parse(new TextDecoder().decode(
+      (await run("list", "--store", STORE, "--json"))
+        .stdout,
+    )) as { name: string; digest: string }[];
+    const hello = list.find((i) => i.name === HELLO)!;
+    const byDigest = await run("export", "--store", STORE, hello.digest);
+    const byPrefix = await run("export", "--store", STORE, hello.digest.slice(7, 19));
+    assert.equal(byPrefix.code, 0, byPrefix.stderr);
+    assert.deepEqual(byPrefix.stdout, byDigest.stdout);
+    const short = await run("export", "--store", STORE, hello.digest.slice(7, 18));
+    assert.equal(short.code, 1, "11 digits are not enough");
+  });
+  await t.step("no manifest for the platform names what was asked and what there is", async () => {
+    const r = await run("export", "--store", STORE, "--platform", "linux/ppc64le", MULTI);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^ocipack: No manifest for platform linux\/ppc64le in index sha256:[0-9a-f]{64} of image example\.com\/multi:1\.0 \(it has linux\/amd64, .*linux\/arm64.*\)\n$/,
+    );
+  });
+  await t.step(
+    "missing content of other platforms suggests --platform or --skip-missing",
+    async () => {
+      const r = await run("export", "--store", PARTIAL, "--all-platforms", "example.com/partial:1");
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /not found; .*--platform.*--skip-missing/);
+    },
+  );
+  await t.step(
+    "--skip-missing leaves an incomplete image out of manifest.json, warning",
+    async () => {
+      const r = await run(
+        "export",
+        "--store",
+        PARTIAL,
+        "--skip-missing",
+        "--platform",
+        "linux/arm/v7",
+        "example.com/partial:1",
+      );
+      assert.equal(r.code, 0);
+      assert.match(
+        r.stderr,
+        /^ocipack: warning: example\.com\/partial:1 \(linux\/arm\/v7\) left out of manifest\.json: its layer sha256:[0-9a-f]{64} is not in the store\n$/,
+      );
+      const names = readTar(r.stdout).map((record) => record.name);
+      assert.ok(!names.includes("manifest.json"));
+      assert.ok(names.includes("index.json"));
+    },
+  );
+});
+
+Deno.test({
+  name: "the progress line fits a 40-column terminal",
+  ignore: requireTools("script", "stty").ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const args = [Deno.execPath(), "run", "-R", "-W", CLI, "export", "--store", STORE];
+      const shown = await inTerminal(
+        `stty cols 40; ${shellQuote([...args, "-o", `${dir}/a.tar`, HELLO])}`,
+      );
+      assert.equal(shown.code, 0, shown.output);
+      // deno-lint-ignore no-control-regex
+      const drawn = shown.output.split("\r").map((s) => s.replace(/\x1b\[K/g, ""));
+      const progress = drawn.filter((s) => s !== "" && !s.startsWith("Exported"));
+      assert.ok(progress.length > 0, JSON.stringify(shown.output));
+      for (const line of progress) assert.ok(line.length < 40, JSON.stringify(line));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Destination, DestinationError } from "../lib/cli/destination.ts";
 import { concat } from "./support/bytes.ts";
 import { chunksOf, MiB, pattern, Source } from "./support/sources.ts";
-import { toolsAvailable } from "./support/containerd.ts";
+import { requireTools } from "./support/containerd.ts";
 
 /** A temporary directory; `await using` removes it. */
 async function tempDir(): Promise<AsyncDisposable & { path: string }> {
@@ -40,7 +40,6 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 }
 
 const OLD = new TextEncoder().encode("the previous archive\n");
-const isRoot = Deno.uid() === 0;
 
 Deno.test("a new file is written whole", async () => {
   await using dir = await tempDir();
@@ -123,7 +122,7 @@ Deno.test("a loop of symbolic links is refused, naming the path", async () => {
 
 Deno.test({
   name: "a character device is written in place, never replaced",
-  ignore: !isRoot || !toolsAvailable("mknod"),
+  ignore: requireTools("mknod").ignore,
   async fn() {
     await using dir = await tempDir();
     const path = `${dir.path}/null`;

@@ -85,6 +85,20 @@ export function exportArchive(
 /**
  * An export whose names are resolved, documents walked and blobs looked up, ready to stream: what
  * {@linkcode prepareExport} gives.
+ *
+ * @example Know an archive's size before writing it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openLayout, type PreparedExport, prepareExport } from "@ocipack/ocipack";
+ *
+ * const store = await openLayout("testdata/store");
+ * const prepared: PreparedExport = await prepareExport(store, {
+ *   images: ["docker.io/library/hello:oci"],
+ * });
+ * const bytes = await new Response(prepared.stream()).bytes();
+ * assert.equal(bytes.length, prepared.size);
+ * assert.equal(prepared.blobs, 4);
+ * ```
  */
 export interface PreparedExport {
   /** The archive's exact size in bytes (for `Content-Length`). */

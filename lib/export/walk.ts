@@ -114,7 +114,27 @@ export interface ArchivePlan {
   incomplete: IncompleteImage[];
 }
 
-/** An image left out of manifest.json because some of its content is not in the store. */
+/**
+ * An image left out of manifest.json because some of its content is not in the store (under
+ * `skipMissing`).
+ *
+ * @example Warn about images a partial store cannot give whole
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type IncompleteImage, openLayout, prepareExport } from "@ocipack/ocipack";
+ *
+ * const store = await openLayout("testdata/partial");
+ * const prepared = await prepareExport(store, {
+ *   images: ["example.com/partial:1"],
+ *   platform: "linux/arm/v7",
+ *   skipMissing: true,
+ * });
+ * const [image]: readonly IncompleteImage[] = prepared.incomplete;
+ * assert.deepEqual(image.names, ["example.com/partial:1"]);
+ * assert.equal(image.missing.role, "layer");
+ * await prepared.stream().cancel(); // the archive would hold the rest, without manifest.json
+ * ```
+ */
 export interface IncompleteImage {
   /** The names it was requested under (none for a descriptor requested without a name). */
   names: string[];

@@ -64,7 +64,11 @@ export class Layout implements ContentProvider, ImageStore {
   readonly #realRoot: string;
   readonly #images: readonly Image[];
 
-  /** Use {@linkcode openLayout} rather than this constructor. */
+  /**
+   * Internal: use {@linkcode openLayout}, which reads and checks the store's `index.json`.
+   *
+   * @ignore
+   */
   constructor(root: string, images: readonly Image[], realRoot: string = root) {
     this.root = root;
     this.#realRoot = realRoot;

@@ -134,9 +134,9 @@ export class ContainerdStore implements ContentProvider, ImageStore {
    *
    * @throws {NotFoundError} when the namespace holds no such content, or its file is absent.
    */
-  open(descriptor: Descriptor): Promise<OpenedBlob> {
+  async open(descriptor: Descriptor): Promise<OpenedBlob> {
     this.#labels(descriptor);
-    return this.#content.open(descriptor);
+    return await this.#content.open(descriptor);
   }
 
   #labels(descriptor: Descriptor): Readonly<Record<string, string>> {

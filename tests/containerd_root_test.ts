@@ -1,0 +1,206 @@
+/**
+ * Differential tests of containerd roots (openContainerd) against the real `ctr images export`.
+ *
+ * The testdata stores are imported into a private containerd, in two namespaces; some content is
+ * labelled `containerd.io/distribution.source.*` as `ctr images pull` labels it. Then every case
+ * of the differential table is exported by name from the containerd root, with ctr and with
+ * ocipack: the archives must be byte-identical once ctr 1.6's output is adjusted as SPEC section 7
+ * says (including the source labels 2.x copies into index.json and 1.6 does not), first while
+ * containerd runs, then again from the same root after it has stopped.
+ */
+import assert from "node:assert/strict";
+import { NAMESPACE, requireTools } from "./support/containerd.ts";
+import {
+  as2x,
+  assertSameArchive,
+  caseImages,
+  CASES,
+  collect,
+  HELLO,
+  MULTI,
+  optionsFromFlags,
+  startContainerdWithTestdata,
+} from "./support/differential.ts";
+import {
+  exportArchive,
+  listContainerdNamespaces,
+  NotFoundError,
+  OcipackError,
+  openContainerd,
+} from "../mod.ts";
+
+const tools = requireTools("containerd", "ctr", "tar");
+
+/** The second namespace, holding the testdata store again with labels of its own. */
+const SECOND = "second";
+
+Deno.test({
+  name: "containerd root: ocipack export by name matches ctr images export, running and stopped",
+  ignore: tools.ignore,
+  async fn(t) {
+    const { containerd, images, helloDigest } = await startContainerdWithTestdata();
+    await using _ = containerd;
+    await containerd.ctrOk(
+      ["images", "import", "--no-unpack", "--all-platforms", `${containerd.dir}/store.tar`],
+      { namespace: SECOND },
+    );
+    const hello = images.get(HELLO)!.digest;
+    const multi = images.get(MULTI)!.digest;
+    const labels = new Map<string, Map<string, Record<string, string>>>([
+      [
+        NAMESPACE,
+        new Map<string, Record<string, string>>([
+          [hello, { "containerd.io/distribution.source.127.0.0.1": "team/hello" }],
+          [multi, {
+            "containerd.io/distribution.source.127.0.0.1": "team/multi,other/multi",
+            "containerd.io/distribution.source.registry.example": "multi",
+          }],
+        ]),
+      ],
+      [
+        SECOND,
+        new Map<string, Record<string, string>>([[multi, {
+          "containerd.io/distribution.source.example.org": "x/multi",
+        }]]),
+      ],
+    ]);
+    for (const [namespace, byDigest] of labels) {
+      for (const [digest, set] of byDigest) {
+        const pairs = Object.entries(set).map(([key, value]) => `${key}=${value}`);
+        // Labels that are not source labels stay out of index.json.
+        pairs.push("example.com/not-a-source=1");
+        await containerd.ctrOk(["content", "label", digest, ...pairs], { namespace });
+      }
+    }
+
+    const runs: {
+      label: string;
+      namespace: string;
+      names: string[];
+      flags: string[];
+      expect: string;
+      ctr?: Uint8Array;
+    }[] = [];
+    for (const c of CASES) {
+      runs.push({
+        label: c.name,
+        namespace: NAMESPACE,
+        names: caseImages(c, helloDigest),
+        flags: c.flags ?? [],
+        expect: c.expect ?? "same",
+      });
+    }
+    runs.push(
+      {
+        label: `${SECOND}: manifest`,
+        namespace: SECOND,
+        names: [HELLO],
+        flags: [],
+        expect: "same",
+      },
+      {
+        label: `${SECOND}: index, all platforms`,
+        namespace: SECOND,
+        names: [MULTI, HELLO],
+        flags: ["--all-platforms"],
+        expect: "same",
+      },
+      {
+        label: `${SECOND}: an image of the other namespace`,
+        namespace: SECOND,
+        names: ["example.com/partial:1"],
+        flags: [],
+        expect: "fail",
+      },
+    );
+
+    const check = async (daemon: string) => {
+      for (const run of runs) {
+        await t.step(`${daemon}: ${run.label}`, async () => {
+          const store = await openContainerd(containerd.root, { namespace: run.namespace });
+          const exported = () =>
+            collect(exportArchive(store, { ...optionsFromFlags(run.flags), images: run.names }));
+          if (run.expect !== "same") {
+            await assert.rejects(exported, OcipackError);
+            return;
+          }
+          const ours = await exported();
+          const expected = as2x(run.ctr!, ours, run.flags, labels.get(run.namespace));
+          assertSameArchive(ours, expected, run.label);
+        });
+      }
+    };
+
+    for (const run of runs) {
+      const out = `${containerd.dir}/ctr.tar`;
+      const r = await containerd.ctr(["images", "export", ...run.flags, out, ...run.names], {
+        namespace: run.namespace,
+      });
+      if (run.expect === "same") {
+        assert.equal(r.code, 0, `${run.label}: ctr failed: ${r.stderr}`);
+        run.ctr = await Deno.readFile(out);
+      } else {
+        assert.equal(r.code, run.expect === "fail" ? 1 : 0, `${run.label}: ctr: ${r.stderr}`);
+      }
+    }
+    // The labels reach index.json: a check of the comparison itself.
+    const labelled = runs.find((r) => r.label === "OCI manifest, host platform")!;
+    assert.notDeepEqual(
+      as2x(labelled.ctr!, labelled.ctr!, [], labels.get(NAMESPACE)),
+      as2x(labelled.ctr!, labelled.ctr!, []),
+    );
+
+    await check("running");
+
+    const namespaces = await listContainerdNamespaces(containerd.root);
+    const counts = new Map(namespaces.map((n) => [n.name, n.images]));
+    assert.equal(counts.get(NAMESPACE), (await containerd.images(NAMESPACE)).length);
+    assert.equal(counts.get(SECOND), (await containerd.images(SECOND)).length);
+
+    // Content of one namespace is not found through another, as through containerd.
+    const second = await openContainerd(containerd.root, { namespace: SECOND });
+    const partial = images.get("example.com/partial:1")!;
+    await assert.rejects(second.stat(partial), NotFoundError);
+    await assert.rejects(second.open(partial), NotFoundError);
+
+    Deno.kill(containerd.pid, "SIGTERM");
+    while (!containerd.exited) await new Promise((resolve) => setTimeout(resolve, 20));
+    await check("stopped");
+    assert.deepEqual(await listContainerdNamespaces(containerd.root), namespaces);
+  },
+});
+
+Deno.test({
+  name: "containerd root: read consistently while containerd commits transactions",
+  ignore: tools.ignore,
+  async fn() {
+    const { containerd } = await startContainerdWithTestdata();
+    await using _ = containerd;
+    const base = await containerd.images();
+    const hello = base.find((i) => i.name === HELLO)!;
+    const TAGS = 40;
+    let done = false;
+    const writer = (async () => {
+      try {
+        for (let i = 0; i < TAGS; i++) await containerd.tag(HELLO, `example.com/busy:${i}`);
+      } finally {
+        done = true;
+      }
+    })();
+    let reads = 0;
+    while (!done || reads === 0) {
+      const store = await openContainerd(containerd.root, { namespace: NAMESPACE });
+      const listed = await store.listImages();
+      reads++;
+      for (const { name } of base) assert.ok(listed.some((i) => i.name === name), name);
+      for (const image of listed.filter((i) => i.name.startsWith("example.com/busy:"))) {
+        assert.equal(image.target.digest, hello.digest, image.name);
+        assert.equal(image.target.size, hello.size, image.name);
+      }
+    }
+    await writer;
+    const store = await openContainerd(containerd.root, { namespace: NAMESPACE });
+    assert.equal((await store.listImages()).length, base.length + TAGS);
+    assert.ok(reads > 1, `${reads} reads`);
+  },
+});

@@ -9,7 +9,7 @@
  * containerd runs, then again from the same root after it has stopped.
  */
 import assert from "node:assert/strict";
-import { NAMESPACE, requireTools } from "./support/containerd.ts";
+import { Containerd, NAMESPACE, requireTools } from "./support/containerd.ts";
 import {
   as2x,
   assertSameArchive,
@@ -20,7 +20,11 @@ import {
   MULTI,
   optionsFromFlags,
   startContainerdWithTestdata,
+  TESTDATA,
 } from "./support/differential.ts";
+import { readBolt } from "../lib/stores/containerd/bbolt.ts";
+import { readNamespace } from "../lib/stores/containerd/metadata.ts";
+import { CONTAINERD_METADATA_DB } from "../lib/stores/containerd/store.ts";
 import {
   exportArchive,
   listContainerdNamespaces,
@@ -202,5 +206,83 @@ Deno.test({
     const store = await openContainerd(containerd.root, { namespace: NAMESPACE });
     assert.equal((await store.listImages()).length, base.length + TAGS);
     assert.ok(reads > 1, `${reads} reads`);
+  },
+});
+
+Deno.test({
+  name: "containerd root: thousands of images, branch and overflow pages",
+  ignore: tools.ignore,
+  async fn() {
+    const containerd = await Containerd.start();
+    await using _ = containerd;
+    const namespace = "many";
+    const COUNT = 3000;
+    // One layout naming the testdata hello manifest 3000 times; some names are long, and every
+    // 500th entry carries a 20 KB annotation, more than a page.
+    const layout = `${containerd.dir}/many`;
+    await Deno.mkdir(`${layout}/blobs/sha256`, { recursive: true });
+    await Deno.copyFile(`${TESTDATA}store/oci-layout`, `${layout}/oci-layout`);
+    const store = JSON.parse(await Deno.readTextFile(`${TESTDATA}store/index.json`));
+    const hello = store.manifests.find((m: { annotations?: Record<string, string> }) =>
+      m.annotations?.["io.containerd.image.name"] === HELLO
+    );
+    const blob = (digest: string) => `blobs/sha256/${digest.slice("sha256:".length)}`;
+    const manifest = JSON.parse(await Deno.readTextFile(`${TESTDATA}store/${blob(hello.digest)}`));
+    for (const d of [hello, manifest.config, ...manifest.layers]) {
+      await Deno.copyFile(`${TESTDATA}store/${blob(d.digest)}`, `${layout}/${blob(d.digest)}`);
+    }
+    const big = "0123456789abcdef".repeat(1280);
+    const names: string[] = [];
+    const entries = [];
+    for (let i = 0; i < COUNT; i++) {
+      const name = `example.com/many/${i % 7 === 0 ? "long-".repeat(30) : ""}image-${i}:t${i}`;
+      names.push(name);
+      const annotations: Record<string, string> = { "io.containerd.image.name": name };
+      if (i % 500 === 0) annotations["com.example.big"] = big;
+      entries.push({
+        mediaType: hello.mediaType,
+        digest: hello.digest,
+        size: hello.size,
+        annotations,
+      });
+    }
+    await Deno.writeTextFile(
+      `${layout}/index.json`,
+      JSON.stringify({ schemaVersion: 2, manifests: entries }),
+    );
+    const tar = await new Deno.Command("tar", {
+      args: ["-C", layout, "-cf", `${layout}.tar`, "."],
+    }).output();
+    assert.equal(tar.code, 0);
+    await containerd.ctrOk(["images", "import", "--no-unpack", `${layout}.tar`], { namespace });
+
+    const root = containerd.root;
+    const listed = await (await openContainerd(root, { namespace })).listImages();
+    const sorted = [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    assert.deepEqual(listed.map((i) => i.name), sorted);
+    for (const image of listed) {
+      assert.equal(image.target.digest, hello.digest, image.name);
+      const i = Number(/image-(\d+):/.exec(image.name)![1]);
+      assert.equal(image.target.annotations?.["com.example.big"], i % 500 === 0 ? big : undefined);
+    }
+    assert.deepEqual(await listContainerdNamespaces(root), [{ name: namespace, images: COUNT }]);
+    const stats = await readBolt(`${root}/${CONTAINERD_METADATA_DB}`, (db) => {
+      readNamespace(db, namespace);
+      return db.stats;
+    });
+    assert.ok(stats.branchPages >= 2, `${stats.branchPages} branch pages`);
+    assert.ok(stats.overflowPages >= COUNT / 500, `${stats.overflowPages} overflow pages`);
+
+    // Some of them exported, against ctr.
+    const some = [names[0], names[7], names[1234], names[COUNT - 1]];
+    const out = `${containerd.dir}/ctr.tar`;
+    await containerd.ctrOk(["images", "export", out, ...some], { namespace });
+    const ours = await collect(
+      exportArchive(await openContainerd(root, { namespace }), {
+        ...optionsFromFlags([]),
+        images: some,
+      }),
+    );
+    assertSameArchive(ours, as2x(await Deno.readFile(out), ours, []), "3000 images");
   },
 });

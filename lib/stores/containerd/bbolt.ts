@@ -143,7 +143,7 @@ export class BoltSnapshot {
     );
     const valid = metas.filter((m): m is Meta => typeof m !== "string");
     if (valid.length === 0) {
-      throw this.corrupt(`both meta pages are invalid (${metas.join("; ")})`);
+      throw this.corrupt(`no valid meta page (${metas.join("; ")})`);
     }
     const meta = valid.reduce((a, b) => (b.txid > a.txid ? b : a));
     if (meta.pageSize !== pageSize) {
@@ -270,7 +270,7 @@ export class BoltSnapshot {
       const second = parseMeta(this.#source.read(size, META_END));
       if (typeof second !== "string" && second.pageSize === size) return size;
     }
-    throw this.corrupt(first);
+    throw this.corrupt(`no valid meta page (${first})`);
   }
 }
 

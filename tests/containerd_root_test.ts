@@ -38,6 +38,47 @@ const tools = requireTools("containerd", "ctr", "tar");
 /** The second namespace, holding the testdata store again with labels of its own. */
 const SECOND = "second";
 
+/** The cases also run through the command line (`ocipack export --store ROOT -n NS`). */
+const CLI_CASES = new Set([
+  "OCI manifest, host platform",
+  "index, linux/arm64",
+  "several images and names at once",
+  "digest-only name",
+  "partial store, an absent platform",
+  `${SECOND}: index, all platforms`,
+]);
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+
+/** Runs `ocipack export --store ROOT -n NS [flags] names...` to stdout. */
+async function ocipack(
+  root: string,
+  namespace: string,
+  flags: string[],
+  names: string[],
+): Promise<{ code: number; stdout: Uint8Array; stderr: string }> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-R",
+      "-W",
+      "--no-lock",
+      CLI,
+      "export",
+      "--store",
+      root,
+      "-n",
+      namespace,
+      ...flags,
+      ...names,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code, stdout, stderr: new TextDecoder().decode(stderr) };
+}
+
 Deno.test({
   name: "containerd root: ocipack export by name matches ctr images export, running and stopped",
   ignore: tools.ignore,
@@ -126,11 +167,20 @@ Deno.test({
             collect(exportArchive(store, { ...optionsFromFlags(run.flags), images: run.names }));
           if (run.expect !== "same") {
             await assert.rejects(exported, OcipackError);
+            if (CLI_CASES.has(run.label)) {
+              const cli = await ocipack(containerd.root, run.namespace, run.flags, run.names);
+              assert.equal(cli.code, 1, cli.stderr);
+            }
             return;
           }
           const ours = await exported();
           const expected = as2x(run.ctr!, ours, run.flags, labels.get(run.namespace));
           assertSameArchive(ours, expected, run.label);
+          if (CLI_CASES.has(run.label)) {
+            const cli = await ocipack(containerd.root, run.namespace, run.flags, run.names);
+            assert.equal(cli.code, 0, cli.stderr);
+            assertSameArchive(cli.stdout, expected, `${run.label} (command line)`);
+          }
         });
       }
     };
@@ -216,7 +266,7 @@ Deno.test({
     const containerd = await Containerd.start();
     await using _ = containerd;
     const namespace = "many";
-    const COUNT = 3000;
+    const COUNT = 2000;
     // One layout naming the testdata hello manifest 3000 times; some names are long, and every
     // 500th entry carries a 20 KB annotation, more than a page.
     const layout = `${containerd.dir}/many`;

@@ -192,7 +192,7 @@ Deno.test("cycles, out-of-range pages, wrong page types: errors, never a hang", 
       "bucket whose root is its parent",
       new Map([[3, leafPage(3, [{ key: "b", value: bucketValue(3), bucket: true }])]]),
       3,
-      /nested too deep|too many page visits/,
+      /two parents/,
     ],
     [
       "wrong id in a page header",
@@ -207,6 +207,22 @@ Deno.test("cycles, out-of-range pages, wrong page types: errors, never a hang", 
       /empty branch/,
     ],
   ];
+  // Branch pages each pointing twice at the next: 2^30 leaf visits if pages could be shared.
+  const dag = new Map<number, Uint8Array>();
+  for (let id = 3; id < 33; id++) {
+    dag.set(id, branchPage(id, [{ key: "a", page: id + 1 }, { key: "b", page: id + 1 }], page));
+  }
+  dag.set(33, leafPage(33, items));
+  cases.push(["pages shared by two parents", dag, 3, /page 33 has two parents/]);
+  cases.push([
+    "two branches to one leaf",
+    new Map([
+      [3, branchPage(3, [{ key: "a", page: 4 }, { key: "b", page: 4 }], page)],
+      [4, leafPage(4, items)],
+    ]),
+    3,
+    /page 4 has two parents \(page 3 element 0 and page 3 element 1\)/,
+  ]);
   const keyPastEnd = leafPage(3, items, page);
   new DataView(keyPastEnd.buffer).setUint32(16 + 8, 1 << 20, true); // key size
   cases.push(["key past the page", new Map([[3, keyPastEnd]]), 3, /past its end/]);

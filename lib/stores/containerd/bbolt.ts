@@ -25,7 +25,8 @@
  *
  * Anything out of place (bad magic or checksum, a page id past the end of the file or the
  * high-water mark, a page that is not what its parent says, a tree deeper than bbolt can make, a
- * page that refers back to an ancestor, element bounds outside their page) is an
+ * page that refers back to an ancestor or that two elements point to, element bounds outside their
+ * page) is an
  * {@linkcode InvalidDocumentError} naming the file: never an exception of another kind, and never
  * a loop.
  *
@@ -57,9 +58,6 @@ const MAX_PAGE_SIZE = 1024 * 1024;
 const MAX_TREE_DEPTH = 32;
 /** Buckets nested in buckets; containerd nests six deep. */
 const MAX_BUCKET_NESTING = 64;
-/** Page visits allowed per page of the file (and at least this many in all), against DAGs. */
-const VISITS_PER_PAGE = 16;
-const MIN_VISITS = 100_000;
 
 /** Where a database's bytes come from: a file read at offsets, or bytes in memory. */
 export interface ByteSource {
@@ -103,6 +101,8 @@ interface Page {
   count: number;
   /** The page id, or -1 for an inline page. */
   id: number;
+  /** `p<id>`, or for an inline page `<its parent page's ident>#<element index>`. */
+  ident: string;
 }
 
 /**
@@ -126,7 +126,8 @@ export class BoltSnapshot {
   readonly #pageLimit: number;
   readonly #metaBytes: Uint8Array;
   readonly #pages = new Map<number, Page>();
-  #visits: number;
+  /** Who refers to each page read: in a valid file, every page has one parent. */
+  readonly #owners = new Map<number, string>();
 
   /** Reads the meta pages of `source`; use {@linkcode openBoltBytes} or {@linkcode readBolt}. */
   constructor(source: ByteSource, name: string) {
@@ -160,13 +161,12 @@ export class BoltSnapshot {
     }
     this.#pageLimit = Number(meta.highWater);
     this.pageCount = this.#pageLimit;
-    this.#visits = Math.max(MIN_VISITS, this.#pageLimit * VISITS_PER_PAGE);
   }
 
   /** The root bucket, whose entries are the top-level buckets. */
   root(): BoltBucket {
     const root = this.#pageId(this.#meta.root, "the root bucket");
-    return new BoltBucket(this, root, undefined, 0);
+    return new BoltBucket(this, root, undefined, 0, "the meta page");
   }
 
   /**
@@ -186,10 +186,17 @@ export class BoltSnapshot {
     return new InvalidDocumentError(`Invalid bbolt file ${this.name}: ${message}`);
   }
 
-  /** Reads page `id` and its overflow pages, checking its header. @internal */
-  page(id: number): Page {
-    if (--this.#visits < 0) {
-      throw this.corrupt("too many page visits for its size (pages shared by several trees?)");
+  /**
+   * Reads page `id` and its overflow pages, checking its header, for `referrer` (the element
+   * that points to it). A page that a second referrer points to is an error: every page of a
+   * bbolt file has one parent, and a file whose trees share pages could make a walk of it take
+   * time exponential in its size. @internal
+   */
+  page(id: number, referrer: string): Page {
+    const owner = this.#owners.get(id);
+    if (owner === undefined) this.#owners.set(id, referrer);
+    else if (owner !== referrer) {
+      throw this.corrupt(`page ${id} has two parents (${owner} and ${referrer})`);
     }
     const cached = this.#pages.get(id);
     if (cached !== undefined) return cached;
@@ -207,19 +214,12 @@ export class BoltSnapshot {
     }
     const length = (overflow + 1) * this.pageSize;
     const bytes = this.#read(offset, length, `page ${id}`).slice();
-    const page = makePage(bytes, id);
+    const page = makePage(bytes, id, `page ${id}`);
     this.#pages.set(id, page);
     this.stats.pages++;
     this.stats.overflowPages += overflow;
     if (page.flags === BRANCH_PAGE) this.stats.branchPages++;
     return page;
-  }
-
-  /** Counts a visit of an inline page against the same budget. @internal */
-  visit(): void {
-    if (--this.#visits < 0) {
-      throw this.corrupt("too many page visits for its size (pages shared by several trees?)");
-    }
   }
 
   /** Checks a page id read from the file and makes it a number. @internal */
@@ -285,6 +285,8 @@ export class BoltBucket {
   /** The inline page, when the bucket is stored in its parent's value. */
   readonly #inline: Page | undefined;
   readonly #nesting: number;
+  /** What refers to the root page: the meta page, or the leaf element of the parent bucket. */
+  readonly #referrer: string;
 
   /** Use {@linkcode BoltSnapshot.root} and {@linkcode BoltBucket.bucket}. @internal */
   constructor(
@@ -292,20 +294,21 @@ export class BoltBucket {
     root: number | undefined,
     inline: Page | undefined,
     nesting: number,
+    referrer: string,
   ) {
     this.#db = db;
     this.#root = root;
     this.#inline = inline;
     this.#nesting = nesting;
+    this.#referrer = referrer;
   }
 
   /** Every entry, in key order. */
   *entries(): Generator<BoltEntry> {
     if (this.#inline !== undefined) {
-      this.#db.visit();
       yield* this.#leafEntries(this.#inline);
     } else {
-      yield* this.#walk(this.#root!, [], 0);
+      yield* this.#walk(this.#root!, this.#referrer, [], 0);
     }
   }
 
@@ -330,11 +333,10 @@ export class BoltBucket {
     const wanted = typeof key === "string" ? new TextEncoder().encode(key) : key;
     let page: Page;
     if (this.#inline !== undefined) {
-      this.#db.visit();
       page = this.#inline;
     } else {
       const path: number[] = [];
-      page = this.#db.page(this.#root!);
+      page = this.#db.page(this.#root!, this.#referrer);
       this.#checkNode(page);
       while (page.flags === BRANCH_PAGE) {
         path.push(page.id);
@@ -349,7 +351,7 @@ export class BoltBucket {
         }
         const child = this.#branchChild(page, lo);
         if (path.includes(child)) throw this.#cycle(page.id, child);
-        page = this.#db.page(child);
+        page = this.#db.page(child, elementName(page, lo));
         this.#checkNode(page);
       }
     }
@@ -359,16 +361,16 @@ export class BoltBucket {
       const mid = (lo + hi) >> 1;
       const entry = this.#leafEntry(page, mid);
       const order = compareBytes(entry.key, wanted);
-      if (order === 0) return this.#resolve(entry);
+      if (order === 0) return this.#resolve(entry, page, mid);
       if (order < 0) lo = mid + 1;
       else hi = mid - 1;
     }
     return undefined;
   }
 
-  *#walk(id: number, ancestors: number[], depth: number): Generator<BoltEntry> {
+  *#walk(id: number, referrer: string, ancestors: number[], depth: number): Generator<BoltEntry> {
     if (depth > MAX_TREE_DEPTH) throw this.#db.corrupt("a bucket's tree is too deep");
-    const page = this.#db.page(id);
+    const page = this.#db.page(id, referrer);
     this.#checkNode(page);
     if (page.flags === LEAF_PAGE) {
       yield* this.#leafEntries(page);
@@ -378,7 +380,7 @@ export class BoltBucket {
     for (let i = 0; i < page.count; i++) {
       const child = this.#branchChild(page, i);
       if (path.includes(child)) throw this.#cycle(id, child);
-      yield* this.#walk(child, path, depth + 1);
+      yield* this.#walk(child, elementName(page, i), path, depth + 1);
     }
   }
 
@@ -390,12 +392,16 @@ export class BoltBucket {
         throw this.#db.corrupt(`${describe(page)} has keys out of order`);
       }
       previous = entry.key;
-      yield this.#resolve(entry);
+      yield this.#resolve(entry, page, i);
     }
   }
 
   /** Makes a bucket entry's bucket from its header; plain values pass through. */
-  #resolve(entry: { key: Uint8Array; value: Uint8Array; isBucket: boolean }): BoltEntry {
+  #resolve(
+    entry: { key: Uint8Array; value: Uint8Array; isBucket: boolean },
+    parent: Page,
+    index: number,
+  ): BoltEntry {
     if (!entry.isBucket) return { key: entry.key, value: entry.value };
     if (this.#nesting >= MAX_BUCKET_NESTING) {
       throw this.#db.corrupt("buckets are nested too deep");
@@ -412,14 +418,20 @@ export class BoltBucket {
       if (inline.length < PAGE_HEADER_SIZE) {
         throw this.#db.corrupt("an inline bucket is shorter than a page header");
       }
-      const page = makePage(inline, -1);
+      const page = makePage(inline, -1, elementName(parent, index));
       if (page.flags !== LEAF_PAGE) {
         throw this.#db.corrupt(`an inline bucket's page is not a leaf (flags ${hex(page.flags)})`);
       }
-      bucket = new BoltBucket(this.#db, undefined, page, this.#nesting + 1);
+      bucket = new BoltBucket(this.#db, undefined, page, this.#nesting + 1, "");
     } else {
       const id = this.#db.pageId(root, "a bucket's root");
-      bucket = new BoltBucket(this.#db, id, undefined, this.#nesting + 1);
+      bucket = new BoltBucket(
+        this.#db,
+        id,
+        undefined,
+        this.#nesting + 1,
+        elementName(parent, index),
+      );
     }
     return { key: entry.key, bucket };
   }
@@ -595,13 +607,19 @@ function validPageSize(size: number): boolean {
   return size >= MIN_PAGE_SIZE && size <= MAX_PAGE_SIZE && (size & (size - 1)) === 0;
 }
 
-function makePage(bytes: Uint8Array, id: number): Page {
+function makePage(bytes: Uint8Array, id: number, ident: string): Page {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return { bytes, view, flags: view.getUint16(8, true), count: view.getUint16(10, true), id };
+  const flags = view.getUint16(8, true);
+  return { bytes, view, flags, count: view.getUint16(10, true), id, ident };
+}
+
+/** How errors name the element `index` of a page: `page 7 element 3`. */
+function elementName(page: Page, index: number): string {
+  return `${page.ident} element ${index}`;
 }
 
 function describe(page: Page): string {
-  return page.id < 0 ? "an inline bucket's page" : `page ${page.id}`;
+  return page.id < 0 ? `the inline page of ${page.ident}` : `page ${page.id}`;
 }
 
 function hex(n: number): string {

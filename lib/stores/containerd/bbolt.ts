@@ -19,9 +19,10 @@
  * byte order; every platform containerd runs on in practice is little-endian).
  *
  * A reader that does not take bbolt's lock can see a file being changed: {@linkcode readBolt}
- * compares both meta pages before and after a read, and reads again when a transaction was
- * committed meanwhile. Pages reachable from the newest meta are never rewritten before the next
- * meta is, so an unchanged meta means a consistent read.
+ * copies the file into memory (or, over 256 MiB, reads its pages as they are needed), compares
+ * both meta pages before and after, and reads again when a transaction was committed meanwhile.
+ * Pages reachable from the newest meta are never rewritten before the next meta is, so an
+ * unchanged meta means a consistent read.
  *
  * Anything out of place (bad magic or checksum, a page id past the end of the file or the
  * high-water mark, a page that is not what its parent says, a tree deeper than bbolt can make, a
@@ -173,9 +174,9 @@ export class BoltSnapshot {
    * Whether both meta pages still hold the bytes they held when this snapshot was made: when
    * they do, no transaction was committed since, and every page read belongs to this snapshot.
    */
-  unchanged(): boolean {
+  unchanged(file: ByteSource = this.#source): boolean {
     try {
-      return equalBytes(this.#readMetaBytes(), this.#metaBytes);
+      return equalBytes(this.#readMetaBytes(file), this.#metaBytes);
     } catch {
       return false;
     }
@@ -243,10 +244,15 @@ export class BoltSnapshot {
   }
 
   /** The first bytes of both meta pages, back to back. */
-  #readMetaBytes(): Uint8Array {
+  #readMetaBytes(source: ByteSource = this.#source): Uint8Array {
     const out = new Uint8Array(2 * META_END);
-    out.set(this.#read(0, META_END, "meta page 0"), 0);
-    out.set(this.#read(this.pageSize, META_END, "meta page 1"), META_END);
+    const read = (offset: number, what: string) => {
+      const bytes = source.read(offset, META_END);
+      if (bytes.length < META_END) throw this.corrupt(`it is truncated: it ends in ${what}`);
+      return bytes;
+    };
+    out.set(read(0, "meta page 0"), 0);
+    out.set(read(this.pageSize, "meta page 1"), META_END);
     return out;
   }
 
@@ -505,42 +511,85 @@ export function openBoltBytes(bytes: Uint8Array, name: string): BoltSnapshot {
 /** How many times {@linkcode readBolt} reads a file that keeps changing before it gives up. */
 export const BOLT_READ_TRIES = 8;
 
+/** Files up to this size (256 MiB) are copied into memory by {@linkcode readBolt} before parsing. */
+export const BOLT_IN_MEMORY_LIMIT = 256 * 1024 * 1024;
+
+/** Options of {@linkcode readBolt}. */
+export interface ReadBoltOptions {
+  /**
+   * Files up to this many bytes are copied into memory, and parsed once the copy is known to be
+   * consistent; larger ones are read page by page while they are parsed (default
+   * {@linkcode BOLT_IN_MEMORY_LIMIT}). A copy makes the time a commit can spoil a read that of
+   * the copy alone: a few milliseconds, however long the caller's `read` takes.
+   */
+  inMemoryLimit?: number;
+}
+
 /**
  * Runs `read` over a consistent snapshot of the bbolt file at `path`, opened read-only and
- * without a lock. When a transaction was committed while `read` ran (a meta page changed), the
- * result (or error) is dropped and the file read again, up to {@linkcode BOLT_READ_TRIES} times.
+ * without a lock. A snapshot is consistent when neither meta page changed from before its pages
+ * were read to after: pages reachable from the newest meta are never rewritten before the next
+ * meta is written. When a transaction was committed meanwhile, the file is read again, up to
+ * {@linkcode BOLT_READ_TRIES} times.
  *
  * @throws {InvalidDocumentError} when the file is not a valid bbolt database, or kept changing.
  * The file's absence, or a permission error, is left to the caller as the `Deno.errors` error
  * `Deno.open` throws.
  */
-export async function readBolt<T>(path: string, read: (db: BoltSnapshot) => T): Promise<T> {
+export async function readBolt<T>(
+  path: string,
+  read: (db: BoltSnapshot) => T,
+  options: ReadBoltOptions = {},
+): Promise<T> {
+  const limit = options.inMemoryLimit ?? BOLT_IN_MEMORY_LIMIT;
   using file = await Deno.open(path, { read: true });
   for (let attempt = 1; attempt <= BOLT_READ_TRIES; attempt++) {
     const before = await file.stat();
-    const source = fileSource(file, before.size, path);
+    const onDisk = fileSource(file, before.size, path);
+    const inMemory = before.size <= limit;
+    const source = inMemory ? bytesSource(await readFrom(file, before.size, path)) : onDisk;
     let snapshot: BoltSnapshot | undefined;
-    let result: { value: T } | { error: unknown };
+    let result: { value: T } | { error: unknown } | undefined;
     try {
       snapshot = new BoltSnapshot(source, path);
-      result = { value: read(snapshot) };
+      // A copy in memory is parsed once it is known to be consistent, below.
+      if (!inMemory) result = { value: read(snapshot) };
     } catch (error) {
       result = { error };
     }
     // Without a snapshot (no valid meta page), a changed size or time says a write was under way.
     const after = snapshot === undefined ? await file.stat() : undefined;
     const stable = snapshot !== undefined
-      ? snapshot.unchanged()
+      ? snapshot.unchanged(onDisk)
       : after!.size === before.size && after!.mtime?.getTime() === before.mtime?.getTime();
     if (stable) {
-      if ("error" in result) throw result.error;
-      return result.value;
+      if (result !== undefined && "error" in result) throw result.error;
+      return result !== undefined ? result.value : read(snapshot!);
     }
     await new Promise((resolve) => setTimeout(resolve, 5 * attempt));
   }
   throw new InvalidDocumentError(
     `Invalid bbolt file ${path}: it changed during each of ${BOLT_READ_TRIES} reads`,
   );
+}
+
+/** Reads a file's first `size` bytes (fewer if it is shorter now) in one sequential pass. */
+async function readFrom(file: Deno.FsFile, size: number, path: string): Promise<Uint8Array> {
+  const bytes = new Uint8Array(size);
+  let filled = 0;
+  try {
+    await file.seek(0, Deno.SeekMode.Start);
+    while (filled < size) {
+      const n = await file.read(bytes.subarray(filled, Math.min(size, filled + 8 * 1024 * 1024)));
+      if (n === null || n === 0) break;
+      filled += n;
+    }
+  } catch (error) {
+    throw new InvalidDocumentError(`Cannot read ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return bytes.subarray(0, filled);
 }
 
 /** A source reading a file at offsets (the file is read-only; nothing is mapped or locked). */

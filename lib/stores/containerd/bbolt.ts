@@ -52,6 +52,19 @@ const BRANCH_PAGE = 0x01;
 const LEAF_PAGE = 0x02;
 const BUCKET_LEAF = 0x01;
 
+const encoder = new TextEncoder();
+/** Keys looked up by name (`v1`, `images`, `target`...), encoded once. */
+const encodedKeys = new Map<string, Uint8Array>();
+
+function encodeKey(key: string): Uint8Array {
+  let bytes = encodedKeys.get(key);
+  if (bytes === undefined) {
+    bytes = encoder.encode(key);
+    if (encodedKeys.size < 256) encodedKeys.set(key, bytes);
+  }
+  return bytes;
+}
+
 /** Page sizes bbolt may have used: powers of two from 512 bytes to 1 MiB. */
 const MIN_PAGE_SIZE = 512;
 const MAX_PAGE_SIZE = 1024 * 1024;
@@ -102,7 +115,7 @@ interface Page {
   count: number;
   /** The page id, or -1 for an inline page. */
   id: number;
-  /** `p<id>`, or for an inline page `<its parent page's ident>#<element index>`. */
+  /** `page <id>`, or for an inline page `<the ident of its parent page> element <index>`. */
   ident: string;
 }
 
@@ -214,7 +227,7 @@ export class BoltSnapshot {
       throw this.corrupt(`page ${id} claims ${overflow} overflow pages, past the last page`);
     }
     const length = (overflow + 1) * this.pageSize;
-    const bytes = this.#read(offset, length, `page ${id}`).slice();
+    const bytes = this.#read(offset, length, `page ${id}`);
     const page = makePage(bytes, id, `page ${id}`);
     this.#pages.set(id, page);
     this.stats.pages++;
@@ -336,7 +349,7 @@ export class BoltBucket {
   }
 
   #find(key: string | Uint8Array): BoltEntry | undefined {
-    const wanted = typeof key === "string" ? new TextEncoder().encode(key) : key;
+    const wanted = typeof key === "string" ? encodeKey(key) : key;
     let page: Page;
     if (this.#inline !== undefined) {
       page = this.#inline;

@@ -303,6 +303,11 @@ function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
+/** A copy a caller may change: image targets from meta.db have no fields but these. */
 function cloneImage(image: Image): Image {
-  return { name: image.name, target: structuredClone(image.target) };
+  const { annotations, ...target } = image.target;
+  return {
+    name: image.name,
+    target: annotations === undefined ? target : { ...target, annotations: { ...annotations } },
+  };
 }

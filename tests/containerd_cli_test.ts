@@ -83,3 +83,30 @@ Deno.test("containerd root mistakes: a missing namespace, -n with a layout, the 
   assert.equal(absent.code, 1);
   assert.match(absent.stderr, /hello:docker not found/);
 });
+
+Deno.test("a damaged meta.db: one line naming the file, exit 1", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const db = `${dir}/io.containerd.metadata.v1.bolt/meta.db`;
+    await Deno.mkdir(`${dir}/io.containerd.metadata.v1.bolt`);
+    await Deno.mkdir(`${dir}/io.containerd.content.v1.content/blobs`, { recursive: true });
+    const bytes = await Deno.readFile(`${ROOT}/io.containerd.metadata.v1.bolt/meta.db`);
+    await Deno.writeFile(db, bytes.subarray(0, bytes.length / 2));
+    const truncated = await run("list", "--store", dir);
+    assert.equal(truncated.code, 1);
+    assert.equal(truncated.stderr.split("\n").length, 2);
+    assert.match(
+      truncated.stderr,
+      new RegExp(`^ocipack: Invalid bbolt file ${db}: it is truncated`),
+    );
+    await Deno.writeFile(db, new TextEncoder().encode("not a database\n".repeat(1000)));
+    const garbage = await run("export", "--store", dir, "hello:oci");
+    assert.equal(garbage.code, 1);
+    assert.match(
+      garbage.stderr,
+      /^ocipack: Invalid bbolt file .*meta\.db: no valid meta page \(bad magic/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -251,8 +251,13 @@ Deno.test("cycles, out-of-range pages, wrong page types: errors, never a hang", 
   assert.throws(() => openBoltBytes(cycle, "c").root().get("a"), /refers back/);
 });
 
-Deno.test("overflow pages, branch pages, inline and nested buckets, lookups", () => {
-  const big = new Uint8Array(10_000).map((_, i) => i % 251);
+const big = new Uint8Array(10_000).map((_, i) => i % 251);
+
+/**
+ * A file with a branch page over three leaves, one of them 4 pages long (a 10 KB value), an
+ * inline bucket and a bucket with a page of its own.
+ */
+function builtTree(): Uint8Array {
   const leaves = new Map<number, Uint8Array>();
   // Leaves 4 (keys k000..k099, with an overflowing value: pages 4-7), 8 and 9; root branch 3.
   const leaf = (id: number, from: number, to: number, size: number) => {
@@ -285,7 +290,11 @@ Deno.test("overflow pages, branch pages, inline and nested buckets, lookups", ()
       4096,
     ),
   );
-  const db = openBoltBytes(buildBolt(leaves, 3), "built");
+  return buildBolt(leaves, 3);
+}
+
+Deno.test("overflow pages, branch pages, inline and nested buckets, lookups", () => {
+  const db = openBoltBytes(builtTree(), "built");
   const root = db.root();
   assert.equal(root.count(), 200);
   assert.deepEqual(root.get("k050"), big);
@@ -369,20 +378,37 @@ function recording(bytes: Uint8Array, touched: Uint8Array): ByteSource {
   };
 }
 
-Deno.test("fuzzed meta.db bytes: an InvalidDocumentError or a listing, never anything else", () => {
-  const touched = new Uint8Array(fixture.length);
-  const original = JSON.stringify(listing(new Snapshot(recording(fixture, touched), "fuzz")));
+/** Every key and value of a bucket and the buckets in it, as text. */
+function dumpAll(bucket: BoltBucket): unknown[] {
+  return [...bucket.entries()].map((e) => [
+    [...e.key].join(","),
+    e.bucket ? dumpAll(e.bucket) : [...e.value!].join(","),
+  ]);
+}
+
+/**
+ * Mutates `base` `cases` times (seeds `seed`, `seed + 1`...): truncations, flipped bits, random
+ * bytes and runs of them, bytes set to 0 or 0xff, mostly in bytes the reader reads. Each must give
+ * an InvalidDocumentError naming the file, or a listing: the original one when only bytes the
+ * reader does not read changed. Returns how many cases gave errors and unchanged listings.
+ */
+function fuzz(
+  base: Uint8Array,
+  list: (db: BoltSnapshot) => unknown,
+  seed: number,
+  cases: number,
+): { errors: number; unchanged: number } {
+  const touched = new Uint8Array(base.length);
+  const original = JSON.stringify(list(new Snapshot(recording(base, touched), "fuzz")));
   const used: number[] = [];
   touched.forEach((t, i) => t && used.push(i));
-  const SEED = 15_000;
-  const CASES = 2000;
   let errors = 0;
   let unchanged = 0;
-  for (let n = 0; n < CASES; n++) {
-    const seed = SEED + n;
-    const random = prng(seed);
+  for (let n = 0; n < cases; n++) {
+    const caseSeed = seed + n;
+    const random = prng(caseSeed);
     const pick = (limit: number) => Math.floor(random() * limit);
-    let bytes = fixture.slice();
+    let bytes = base.slice();
     const kind = pick(5);
     const positions: number[] = [];
     if (kind === 0) {
@@ -407,26 +433,39 @@ Deno.test("fuzzed meta.db bytes: an InvalidDocumentError or a listing, never any
     }
     let result: string;
     try {
-      result = JSON.stringify(listing(openBoltBytes(bytes, `fuzz-${seed}`)));
+      result = JSON.stringify(list(openBoltBytes(bytes, `fuzz-${caseSeed}`)));
     } catch (error) {
       assert.ok(
         error instanceof InvalidDocumentError,
-        `seed ${seed}: ${(error as Error)?.stack ?? error}`,
+        `seed ${caseSeed}: ${(error as Error)?.stack ?? error}`,
       );
-      assert.match(error.message, new RegExp(`fuzz-${seed}`), `seed ${seed}`);
+      assert.match(error.message, new RegExp(`fuzz-${caseSeed}`), `seed ${caseSeed}`);
       errors++;
       continue;
     }
-    if (kind !== 0 && positions.every((at) => !touched[at] || bytes[at] === fixture[at])) {
+    if (kind !== 0 && positions.every((at) => !touched[at] || bytes[at] === base[at])) {
       assert.equal(
         result,
         original,
-        `seed ${seed}: bytes the reader does not read changed the listing`,
+        `seed ${caseSeed}: bytes the reader does not read changed the listing`,
       );
       unchanged++;
     }
   }
+  return { errors, unchanged };
+}
+
+Deno.test("fuzzed meta.db bytes: an InvalidDocumentError or a listing, never anything else", () => {
+  const CASES = 2000;
+  const { errors, unchanged } = fuzz(fixture, listing, 15_000, CASES);
   // The cases must exercise both outcomes.
+  assert.ok(errors > CASES / 10, `${errors} errors`);
+  assert.ok(unchanged > 10, `${unchanged} unchanged`);
+});
+
+Deno.test("fuzzed branch, overflow and nested pages: an InvalidDocumentError or a listing", () => {
+  const CASES = 1000;
+  const { errors, unchanged } = fuzz(builtTree(), (db) => dumpAll(db.root()), 25_000, CASES);
   assert.ok(errors > CASES / 10, `${errors} errors`);
   assert.ok(unchanged > 10, `${unchanged} unchanged`);
 });

@@ -88,6 +88,19 @@ Deno.test("a meta.db written by containerd: namespaces, images, targets, labels"
   assert.deepEqual(keys(db.root()), ["v1"]);
 });
 
+Deno.test("a namespace name that is not UTF-8 is an error, not a name that cannot be opened", () => {
+  // Found by the fuzz test (seed 111736 of a longer run): a listed namespace must open.
+  const namespaces = bucketValue(0, [
+    { key: "ok", value: bucketValue(0), bucket: true },
+    { key: new Uint8Array([0x70, 0xff]), value: bucketValue(0), bucket: true },
+  ]);
+  const file = buildBolt(
+    new Map([[3, leafPage(3, [{ key: "v1", value: namespaces, bucket: true }])]]),
+    3,
+  );
+  assert.throws(() => readNamespaces(openBoltBytes(file, "ns")), /a namespace name is not UTF-8/);
+});
+
 Deno.test("the meta page with the higher valid txid wins; a bad checksum falls back", () => {
   const root = leafPage(3, [{
     key: "b",

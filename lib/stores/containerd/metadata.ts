@@ -46,6 +46,7 @@ export interface NamespaceMetadata {
 }
 
 const decoder = new TextDecoder();
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
 /** The namespaces of a snapshot, in name order, with their image counts. */
 export function readNamespaces(db: BoltSnapshot): ContainerdNamespace[] {
@@ -54,8 +55,15 @@ export function readNamespaces(db: BoltSnapshot): ContainerdNamespace[] {
   const out: ContainerdNamespace[] = [];
   for (const entry of v1.entries()) {
     if (entry.bucket === undefined) continue; // "version" and other plain values
+    let name: string;
+    try {
+      name = strictDecoder.decode(entry.key);
+    } catch {
+      // containerd's namespaces are identifiers (letters, digits, `.`, `_`, `-`): not this.
+      throw db.corrupt(`a namespace name is not UTF-8 (bytes ${[...entry.key].join(",")})`);
+    }
     out.push({
-      name: decoder.decode(entry.key),
+      name,
       images: entry.bucket.bucket("images")?.count() ?? 0,
     });
   }

@@ -19,7 +19,6 @@ import {
   hostPlatform,
   type ManifestRequest,
   only,
-  openLayout,
   type Platform,
   prepareExport,
 } from "./mod.ts";
@@ -29,12 +28,18 @@ import { listImageSummaries, resolveImage } from "./lib/cli/images.ts";
 import { copyToWriter, OutputError, writeAll } from "./lib/cli/output.ts";
 import { parsePlatformList } from "./lib/cli/platform_flags.ts";
 import { formatBytes, ProgressLine } from "./lib/cli/progress.ts";
+import {
+  containerdNamespaces,
+  emptyListingHint,
+  formatNamespaces,
+  openStore,
+} from "./lib/cli/store.ts";
 
 const HELP = `ocipack ${denoJson.version}: write container image archives from a content store
 
 Usage:
-  ocipack export --store DIR [-o FILE] [options] IMAGE...
-  ocipack list --store DIR [--json]
+  ocipack export --store DIR [-n NS] [-o FILE] [options] IMAGE...
+  ocipack list --store DIR [-n NS] [--json]
   ocipack --version
 
 Commands:
@@ -45,7 +50,7 @@ Commands:
 Run 'ocipack <command> --help' for a command's options and examples.
 `;
 
-const EXPORT_HELP = `Usage: ocipack export --store DIR [-o FILE] [options] IMAGE...
+const EXPORT_HELP = `Usage: ocipack export --store DIR [-n NS] [-o FILE] [options] IMAGE...
 
 Write an image archive, byte-identical to 'ctr images export' (containerd 2.x) for the same
 images and options. Every blob's digest and size is verified as it is copied.
@@ -54,8 +59,11 @@ IMAGE is a name from the store (as 'ocipack list' shows it, or its short form su
 'hello:oci'), NAME@sha256:..., or a bare digest sha256:... (that manifest or index, unnamed).
 
 Options:
-  -s, --store DIR              The store: an OCI image layout, or containerd's content directory
-                               (.../io.containerd.content.v1.content; images by digest only)
+  -s, --store DIR              The store: a containerd root (/var/lib/containerd; read without
+                               the daemon), an OCI image layout, or containerd's content
+                               directory (.../io.containerd.content.v1.content; by digest only)
+  -n, --namespace NS           With a containerd root: the namespace (default: default; k8s.io
+                               for Kubernetes, moby for Docker's containerd image store)
   -o, --output FILE            Write to FILE (via a temporary file beside it, renamed into
                                place when complete; a device or FIFO is written in place, a
                                symbolic link's target is replaced); a name ending .gz or .tgz
@@ -80,21 +88,26 @@ Examples:
   ocipack export --store testdata/store --platform linux/arm64 -o multi.tar example.com/multi:1.0
   ocipack export --store ./layout --all-platforms --gzip -o all.tar.gz app:1 app:2
   ocipack export --store ./layout app:1 | docker load
+  ocipack export --store /var/lib/containerd -n moby -o app.tar app:1
 `;
 
-const LIST_HELP = `Usage: ocipack list --store DIR [--json]
+const LIST_HELP = `Usage: ocipack list --store DIR [-n NS] [--json]
 
 List the named images of a store: name, media type, digest, size for this machine's platform,
-and platforms, as 'ctr images ls' does.
+and platforms, as 'ctr images ls' does. For a containerd root without -n, list its namespaces
+and how many images each has.
 
 Options:
-  -s, --store DIR   The store (an OCI image layout)
+  -s, --store DIR   The store: a containerd root (/var/lib/containerd) or an OCI image layout
+  -n, --namespace NS
+                    With a containerd root: list the images of namespace NS
       --json        Print a JSON array instead of a table
   -h, --help        Show this help
 
 Examples:
   ocipack list --store testdata/store
   ocipack list --store testdata/store --json
+  ocipack list --store /var/lib/rancher/k3s/agent/containerd -n k8s.io
 `;
 
 /** A mistake in the command line: printed with a hint, exit code 2. */
@@ -134,6 +147,7 @@ type ParseOption = { type: "string" | "boolean"; short?: string; multiple?: bool
 async function exportCommand(args: string[], signal: AbortSignal): Promise<void> {
   const { values, positionals } = parse(args, {
     store: { type: "string", short: "s" },
+    namespace: { type: "string", short: "n" },
     output: { type: "string", short: "o" },
     platform: { type: "string", multiple: true },
     "all-platforms": { type: "boolean" },
@@ -170,7 +184,7 @@ async function exportCommand(args: string[], signal: AbortSignal): Promise<void>
     ? new ProgressLine(printErr, { columns: terminalColumns })
     : undefined;
   try {
-    const layout = await openLayout(store);
+    const layout = await openStore(store, values.namespace as string | undefined);
     const manifests: ManifestRequest[] = [];
     for (const image of positionals) manifests.push(await resolveImage(layout, image));
     const prepared = await prepareExport(layout, {
@@ -207,6 +221,7 @@ function terminalColumns(): number {
 async function listCommand(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, {
     store: { type: "string", short: "s" },
+    namespace: { type: "string", short: "n" },
     json: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   }, LIST_HELP);
@@ -215,8 +230,15 @@ async function listCommand(args: string[]): Promise<void> {
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`, LIST_HELP);
   }
-  const layout = await openLayout(values.store as string);
+  const namespace = values.namespace as string | undefined;
+  const namespaces = namespace === undefined
+    ? await containerdNamespaces(values.store as string)
+    : undefined;
+  if (namespaces !== undefined) return await printOut(formatNamespaces(namespaces, !!values.json));
+  const layout = await openStore(values.store as string, namespace);
   const images = await listImageSummaries(layout, only(hostPlatform()));
+  const hint = images.length === 0 ? await emptyListingHint(values.store as string) : undefined;
+  if (hint !== undefined) printErr(`ocipack: ${hint}\n`);
   if (values.json) return await printOut(JSON.stringify(images, null, 2) + "\n");
   const rows = [["REF", "TYPE", "DIGEST", "SIZE", "PLATFORMS"]];
   for (const i of images) {

@@ -62,3 +62,11 @@ export {
   OcipackError,
   SizeMismatchError,
 } from "./lib/oci/errors.ts";
+export {
+  type ContainerdNamespace,
+  type ContainerdOptions,
+  ContainerdStore,
+  isContainerdRoot,
+  listContainerdNamespaces,
+  openContainerd,
+} from "./lib/stores/containerd/store.ts";

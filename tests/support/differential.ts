@@ -218,9 +218,16 @@ const INDEX_MEDIA_TYPE = '"mediaType":"application/vnd.oci.image.index.v1+json",
  * ctr 1.6's archive as containerd 2.x would write it, with our deliberate differences applied:
  * index.json gains its mediaType, and the full name as ref.name where 1.6 wrote an empty or
  * digest-only object; manifest.json is dropped
- * under --skip-manifest-json, loses digest-only RepoTags, and takes our entry order.
+ * under --skip-manifest-json, loses digest-only RepoTags, and takes our entry order. `sourceLabels`
+ * (digest -> the `containerd.io/distribution.source.*` labels of that content) are copied into
+ * the annotations of the index.json entries with that digest, as 2.x's copySourceLabels does.
  */
-export function as2x(ctr16: Uint8Array, ours: Uint8Array, flags: readonly string[]): Uint8Array {
+export function as2x(
+  ctr16: Uint8Array,
+  ours: Uint8Array,
+  flags: readonly string[],
+  sourceLabels: ReadonlyMap<string, Readonly<Record<string, string>>> = new Map(),
+): Uint8Array {
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
   let records = readTar(ctr16);
@@ -247,7 +254,7 @@ export function as2x(ctr16: Uint8Array, ours: Uint8Array, flags: readonly string
           ? `"io.containerd.image.name":"${name}","org.opencontainers.image.ref.name":"${name}"`
           : all,
     );
-  setText("index.json", index);
+  setText("index.json", withSourceLabels(index, sourceLabels));
 
   if (flags.includes("--skip-manifest-json")) {
     records = records.filter((r) => r.name !== "manifest.json");
@@ -271,6 +278,24 @@ export function as2x(ctr16: Uint8Array, ours: Uint8Array, flags: readonly string
     setText("manifest.json", `[{${entries.join("},{")}}]`);
   }
   return rebuild(records, changed);
+}
+
+/** Adds source labels to the annotations of index.json entries, keys sorted as Go writes them. */
+function withSourceLabels(
+  index: string,
+  sourceLabels: ReadonlyMap<string, Readonly<Record<string, string>>>,
+): string {
+  const parsed = JSON.parse(index) as { manifests: Descriptor[] };
+  if (!parsed.manifests.some((m) => sourceLabels.has(m.digest))) return index;
+  for (const entry of parsed.manifests) {
+    const labels = sourceLabels.get(entry.digest);
+    if (labels === undefined) continue;
+    const merged: Record<string, string> = { ...entry.annotations, ...labels };
+    entry.annotations = Object.fromEntries(
+      Object.keys(merged).sort().map((key) => [key, merged[key]]),
+    );
+  }
+  return JSON.stringify(parsed);
 }
 
 /** Asserts two archives are identical, reporting the first record that differs. */

@@ -497,50 +497,25 @@ Deno.test({
 Deno.test("--allow-write for the file alone says which permission to grant; the directory works", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const fileOnly = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-R",
-        "--allow-write=x.tar",
-        "--no-lock",
-        CLI,
-        "export",
-        "--store",
-        STORE,
-        "-o",
-        "x.tar",
-        HELLO,
-      ],
-      cwd: dir,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(fileOnly.stderr);
+    /** Exports hello to x.tar in `dir` with these permission flags. */
+    const exportWith = async (...permissions: string[]) => {
+      const args = ["run", ...permissions, "--no-lock", CLI, "export", "--store", STORE];
+      const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+        args: [...args, "-o", "x.tar", HELLO],
+        cwd: dir,
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      return { code, stderr: new TextDecoder().decode(stderr) };
+    };
+    const fileOnly = await exportWith("-R", "--allow-write=x.tar");
     assert.equal(fileOnly.code, 1);
-    assert.match(stderr, /^ocipack: Cannot write x\.tar: .*--allow-write=\.\n$/);
+    assert.match(fileOnly.stderr, /^ocipack: Cannot write x\.tar: .*--allow-write=\.\n$/);
     assert.deepEqual(await listDir(dir), []);
     // The least-privilege form the README shows: write access to the output's directory.
-    const works = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        `--allow-read=${STORE},.`,
-        "--allow-write=.",
-        "--no-lock",
-        CLI,
-        "export",
-        "--store",
-        STORE,
-        "-o",
-        "x.tar",
-        HELLO,
-      ],
-      cwd: dir,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(works.code, 0, new TextDecoder().decode(works.stderr));
+    const works = await exportWith(`--allow-read=${STORE},.`, "--allow-write=.");
+    assert.equal(works.code, 0, works.stderr);
     assert.deepEqual(await listDir(dir), ["x.tar"]);
   } finally {
     await Deno.remove(dir, { recursive: true });

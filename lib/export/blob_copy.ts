@@ -1,6 +1,7 @@
 /**
  * Copying one blob into the archive, verified as it goes: the interface, and the choice between
- * reading straight into the consumer's buffer (`read()`) and reading the blob's stream ahead.
+ * a blob the provider read whole, reading straight into the consumer's buffer (`read()`), and
+ * reading the blob's stream ahead.
  *
  * @module
  */
@@ -13,6 +14,7 @@ import {
 import type { Descriptor } from "../oci/documents.ts";
 import { DirectBlobCopy } from "./direct_blob_copy.ts";
 import { StreamBlobCopy } from "./stream_blob_copy.ts";
+import { WholeBlobCopy } from "./whole_blob_copy.ts";
 /** The result of one read of a blob into a chunk. */
 export interface BlobRead {
   /** Bytes placed at the start of the target. */
@@ -34,13 +36,20 @@ export interface BlobCopy {
   cancel(): Promise<void>;
 }
 
-/** Opens a blob for copying: straight into the consumer's buffer if the provider can. */
+/**
+ * Opens a blob for copying: from memory when the provider read it whole, else straight into the
+ * consumer's buffer if the provider can, else from its stream.
+ */
 export async function openBlobCopy(
   provider: ContentProvider,
   descriptor: Descriptor,
   origin: BlobOrigin,
 ): Promise<BlobCopy> {
   const opened = await withOrigin(provider.open(descriptor), descriptor, origin);
+  if (opened.bytes !== undefined) {
+    if (opened.size !== descriptor.size) throw sizeMismatch(descriptor, origin, opened.size);
+    return new WholeBlobCopy(descriptor, origin, opened.bytes);
+  }
   if (opened.size !== descriptor.size) {
     await opened.stream.cancel().catch(() => {});
     throw sizeMismatch(descriptor, origin, opened.size);

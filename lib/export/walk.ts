@@ -6,6 +6,11 @@
  * shared children costs linear time and nothing can loop), and each blob is looked up before the
  * first byte is written, so a missing or wrong-size blob fails the export before any output.
  *
+ * What the plan holds grows with the number of blobs, so it holds little per blob: a record with
+ * the blob's descriptor (as its manifest gave it), its path and where it was reached from (one
+ * object per image and role). Documents are parsed once and not kept: the archive writer reads
+ * them again, verified again, when it gets to them.
+ *
  * @module
  */
 import {
@@ -19,11 +24,10 @@ import {
   sizeMismatch,
   withOrigin,
 } from "../stores/content.ts";
-import { blobPath, parseDigest } from "../oci/digest.ts";
+import { parseDigest } from "../oci/digest.ts";
 import {
   ANNOTATION_IMAGE_NAME,
-  checkDocumentKind,
-  decodeIndex,
+  decodeChecked,
   decodeManifest,
   type Descriptor,
   type DockerManifestEntry,
@@ -38,7 +42,6 @@ import {
   InvalidDocumentError,
   NotFoundError,
 } from "../oci/errors.ts";
-import { compareCodePoints } from "../oci/go_json.ts";
 import { isIndexType, isManifestType } from "../oci/media_types.ts";
 import { byPreference, type PlatformMatcher } from "../oci/platforms.ts";
 import { familiarizeReference, isDigestOnlyReference } from "../oci/reference.ts";
@@ -111,6 +114,12 @@ export interface ArchivePlan {
 
 type Children = Descriptor[] | "skip";
 
+/** A manifest or index read and parsed, and whether the walk has been through its children. */
+interface Expansion {
+  children: Children;
+  walked: boolean;
+}
+
 const encoder = new TextEncoder();
 
 /** Computes an export's records. */
@@ -125,13 +134,14 @@ export async function planArchive(
 class Walk {
   readonly #provider: ContentProvider;
   readonly #options: WalkOptions;
-  readonly #records: ArchiveRecord[] = [];
+  readonly #records: BlobRecord[] = [];
   readonly #algorithms = new Set<string>();
-  /** Children of each expanded (media type, digest). */
-  readonly #expanded = new Map<string, Children>();
-  /** Verified bytes of each document read, by digest. */
-  readonly #documents = new Map<string, Uint8Array>();
-  /** What the provider said of blobs already looked up, by digest. */
+  /**
+   * Children of each expanded manifest or index, by digest then media type (the same bytes may be
+   * reached as two types). Blobs without children are not kept here.
+   */
+  readonly #expanded = new Map<string, Map<string, Expansion>>();
+  /** What the provider said of requested blobs already looked up, by digest. */
   readonly #infos = new Map<string, BlobInfo>();
 
   constructor(provider: ContentProvider, options: WalkOptions) {
@@ -192,7 +202,7 @@ class Walk {
       }
     }
 
-    const records = this.#records;
+    const records: ArchiveRecord[] = [];
     records.push(file("oci-layout", 0o444, OCI_LAYOUT));
     records.push(file("index.json", 0o644, encodeArchiveIndex(manifests)));
     if (!options.skipDockerManifest && dockerManifests.size > 0) {
@@ -208,10 +218,17 @@ class Walk {
         records.push({ kind: "directory", name: `blobs/${algorithm}/`, mode: 0o755 });
       }
     }
-    records.sort((a, b) => compareCodePoints(a.name, b.name));
-    const unique = records.filter((r, i) => i === 0 || r.name !== records[i - 1].name);
-    await this.#statRecords(unique);
-    return { records: unique, manifests };
+    // Every name is ASCII (blob paths are validated), where UTF-16 order is byte order.
+    const blobs = this.#records;
+    blobs.sort(byName);
+    let unique = 0;
+    for (const record of blobs) {
+      if (unique === 0 || record.name !== blobs[unique - 1].name) blobs[unique++] = record;
+    }
+    blobs.length = unique;
+    await this.#statRecords(blobs);
+    records.sort(byName);
+    return { records: mergeSorted(records, blobs), manifests };
   }
 
   /**
@@ -223,7 +240,7 @@ class Walk {
     this.#validate(desc, origin);
     // containerd parses a requested index without checking its kind; #children refuses a
     // confused document here as everywhere else (CVE-2021-41190). An index is never skipped.
-    const children = await this.#children(desc, origin) as Descriptor[];
+    const children = (await this.#expand(desc, origin)).children as Descriptor[];
     this.#addBlob(desc, origin, false);
     const selected: Descriptor[] = [];
     for (const child of children) {
@@ -259,21 +276,47 @@ class Walk {
       );
     }
     this.#validate(desc, origin);
-    const key = `${desc.mediaType}\0${desc.digest}`;
-    let children = this.#expanded.get(key);
-    const firstVisit = children === undefined;
-    if (children === undefined) {
-      children = await this.#children(desc, origin);
-      this.#expanded.set(key, children);
+    const manifest = isManifestType(desc.mediaType);
+    if (!manifest && !isIndexType(desc.mediaType)) {
+      // No children: nothing to expand or remember (records are deduplicated at the end).
+      this.#addBlob(desc, origin, true);
+      return;
     }
+    const expansion = await this.#expand(desc, origin);
+    const children = expansion.children;
     if (children === "skip") return;
     this.#addBlob(desc, origin, true);
-    if (!firstVisit) return; // its children were walked the first time, from the same bytes
-    const manifest = isManifestType(desc.mediaType);
-    for (const [i, child] of children.entries()) {
-      const role = manifest ? (i === 0 ? "config" : "layer") : roleOf(child);
-      await this.#visit(child, { image: origin.image, role }, depth + 1);
+    if (expansion.walked) return; // its children were walked the first time, from the same bytes
+    expansion.walked = true;
+    if (manifest) {
+      // One origin object per image and role, shared by the records of its blobs.
+      const config = { image: origin.image, role: "config" };
+      const layer = { image: origin.image, role: "layer" };
+      for (const [i, child] of children.entries()) {
+        await this.#visit(child, i === 0 ? config : layer, depth + 1);
+      }
+    } else {
+      for (const child of children) {
+        await this.#visit(child, { image: origin.image, role: roleOf(child) }, depth + 1);
+      }
     }
+  }
+
+  /** A manifest's or index's children, from the document read the first time it is asked. */
+  async #expand(desc: Descriptor, origin: BlobOrigin): Promise<Expansion> {
+    let byType = this.#expanded.get(desc.digest);
+    let expansion = byType?.get(desc.mediaType);
+    if (expansion === undefined) {
+      expansion = { children: await this.#children(desc, origin), walked: false };
+      if (byType === undefined) this.#expanded.set(desc.digest, byType = new Map());
+      byType.set(desc.mediaType, expansion);
+    }
+    return expansion;
+  }
+
+  /** The children a manifest or index was expanded to, if it was. */
+  #expandedChildren(desc: Descriptor): Children | undefined {
+    return this.#expanded.get(desc.digest)?.get(desc.mediaType)?.children;
   }
 
   /** containerd's `images.Children`, or the skip-missing handler wrapped around it. */
@@ -287,9 +330,9 @@ class Walk {
       if (manifest && this.#options.skipMissing && error instanceof NotFoundError) return "skip";
       throw error;
     }
-    this.#parse(desc, origin, () => checkDocumentKind(bytes, desc.mediaType));
-    if (!manifest) return this.#parse(desc, origin, () => decodeIndex(bytes).manifests);
-    const { config, layers } = this.#parse(desc, origin, () => decodeManifest(bytes));
+    const decoded = this.#parse(desc, origin, () => decodeChecked(bytes, desc.mediaType));
+    if ("index" in decoded) return decoded.index.manifests;
+    const { config, layers } = decoded.manifest;
     const children = [config, ...layers];
     if (this.#options.skipMissing) {
       for (const [i, child] of children.entries()) {
@@ -307,11 +350,19 @@ class Walk {
     names: readonly string[],
   ): Promise<DockerManifestEntry> {
     const origin: BlobOrigin = { image: names[0] ?? desc.digest, role: "manifest" };
-    const bytes = await this.#document(desc, origin);
-    const manifest = this.#parse(desc, origin, () => decodeManifest(bytes));
+    // The manifest's children as the walk expanded them; read again only when they were not
+    // kept (skipMissing left them out).
+    const children = this.#expandedChildren(desc);
+    let manifest: { config: Descriptor; layers: readonly Descriptor[] };
+    if (Array.isArray(children) && children.length > 0) {
+      manifest = { config: children[0], layers: children.slice(1) };
+    } else {
+      const bytes = await this.#document(desc, origin);
+      manifest = this.#parse(desc, origin, () => decodeManifest(bytes));
+    }
     const path = (d: Descriptor, role: string) => {
       this.#validate(d, { image: origin.image, role });
-      return blobPath(d.digest);
+      return blobPathOf(d.digest);
     };
     const repoTags: string[] = [];
     for (const name of names) {
@@ -330,29 +381,21 @@ class Walk {
 
   /** The export handler: a blob record (unless filtered out) and its algorithm's directory. */
   #addBlob(desc: Descriptor, origin: BlobOrigin, registerAlgorithm: boolean): void {
-    const { algorithm } = parseDigest(desc.digest);
-    if (registerAlgorithm) this.#algorithms.add(algorithm);
+    // The digest was validated: its algorithm is what comes before the colon.
+    if (registerAlgorithm) this.#algorithms.add(desc.digest.slice(0, desc.digest.indexOf(":")));
     if (this.#options.blobFilter && !this.#options.blobFilter(desc)) return;
     this.#records.push({
       kind: "blob",
-      name: blobPath(desc.digest),
+      name: blobPathOf(desc.digest),
       mode: 0o444,
       descriptor: desc,
       origin,
-      bytes: this.#documents.get(desc.digest),
     });
   }
 
-  /** Reads, verifies and caches a JSON document. */
+  /** Reads and verifies a JSON document. */
   async #document(desc: Descriptor, origin: BlobOrigin): Promise<Uint8Array> {
-    const cached = this.#documents.get(desc.digest);
-    if (cached !== undefined) {
-      if (cached.length !== desc.size) throw sizeMismatch(desc, origin, cached.length);
-      return cached;
-    }
-    const bytes = await withOrigin(readVerified(this.#provider, desc, origin), desc, origin);
-    this.#documents.set(desc.digest, bytes);
-    return bytes;
+    return await withOrigin(readVerified(this.#provider, desc, origin), desc, origin);
   }
 
   /** Whether a blob is present (content.Exists); a present blob of the wrong size is an error. */
@@ -379,11 +422,14 @@ class Walk {
   }
 
   /** Looks up every blob record that will be streamed from the provider. */
-  async #statRecords(records: readonly ArchiveRecord[]): Promise<void> {
-    for (const record of records) {
-      if (record.kind === "blob" && record.bytes === undefined) {
-        await this.#info(record.descriptor, record.origin);
-      }
+  async #statRecords(records: readonly BlobRecord[]): Promise<void> {
+    for (const { descriptor, origin } of records) {
+      // A manifest or index was read whole, and verified, to be expanded.
+      if (isManifestType(descriptor.mediaType) || isIndexType(descriptor.mediaType)) continue;
+      // Requested blobs were looked up already; the others once each, and not remembered.
+      const info = this.#infos.get(descriptor.digest) ??
+        await withOrigin(this.#provider.stat(descriptor), descriptor, origin);
+      if (info.size !== descriptor.size) throw sizeMismatch(descriptor, origin, info.size);
     }
   }
 
@@ -411,6 +457,37 @@ class Walk {
       );
     }
   }
+}
+
+/** `blobs/<algorithm>/<hex>` for a validated digest. */
+function blobPathOf(digest: string): string {
+  const colon = digest.indexOf(":");
+  return `blobs/${digest.slice(0, colon)}/${digest.slice(colon + 1)}`;
+}
+
+/** Orders records by name; names are ASCII, where this is byte order. */
+function byName(a: ArchiveRecord, b: ArchiveRecord): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/**
+ * Merges two lists sorted by name into one, a name found in both written once (the first list's
+ * record, as a file or directory of the archive itself).
+ */
+function mergeSorted(
+  first: readonly ArchiveRecord[],
+  second: readonly ArchiveRecord[],
+): ArchiveRecord[] {
+  const out: ArchiveRecord[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < first.length || j < second.length) {
+    const next = j === second.length || (i < first.length && byName(first[i], second[j]) <= 0)
+      ? first[i++]
+      : second[j++];
+    if (out.length === 0 || out[out.length - 1].name !== next.name) out.push(next);
+  }
+  return out;
 }
 
 function file(name: string, mode: number, text: string): FileRecord {

@@ -8,11 +8,13 @@ import { describe, parseDigest } from "./digest.ts";
 import { InvalidArgumentError } from "./errors.ts";
 import {
   canonicalBase64,
-  decodeJson,
+  decodeParsed,
   encodeString,
   encodeStringList,
   encodeStringMap,
   GoJsonError,
+  type ParsedJson,
+  parseJson,
   PRESENT,
   type Schema,
 } from "./go_json.ts";
@@ -175,9 +177,18 @@ export class DocumentError extends Error {
   }
 }
 
-function decode(bytes: Uint8Array, schema: Schema): Fields {
+function parse(bytes: Uint8Array): ParsedJson {
   try {
-    return decodeJson(bytes, schema) as Fields;
+    return parseJson(bytes);
+  } catch (error) {
+    if (error instanceof GoJsonError) throw new DocumentError(error.message);
+    throw error;
+  }
+}
+
+function decode(parsed: ParsedJson, schema: Schema): Fields {
+  try {
+    return decodeParsed(parsed, schema) as Fields;
   } catch (error) {
     if (error instanceof GoJsonError) throw new DocumentError(error.message);
     throw error;
@@ -192,7 +203,11 @@ function decode(bytes: Uint8Array, schema: Schema): Fields {
  * @throws {DocumentError}
  */
 export function checkDocumentKind(bytes: Uint8Array, mediaType: string): void {
-  const doc = decode(bytes, UNKNOWN_DOCUMENT);
+  checkKind(parse(bytes), mediaType);
+}
+
+function checkKind(parsed: ParsedJson, mediaType: string): void {
+  const doc = decode(parsed, UNKNOWN_DOCUMENT);
   const docType = typeof doc.mediaType === "string" ? doc.mediaType : "";
   if (doc.fsLayers === PRESENT) throw new DocumentError("schema 1 manifests are not supported");
   if (isManifestType(mediaType) && (doc.manifests === PRESENT || isIndexType(docType))) {
@@ -213,7 +228,11 @@ export function checkDocumentKind(bytes: Uint8Array, mediaType: string): void {
  * @throws {DocumentError}
  */
 export function decodeManifest(bytes: Uint8Array): Manifest {
-  const fields = decode(bytes, MANIFEST);
+  return toManifest(parse(bytes));
+}
+
+function toManifest(parsed: ParsedJson): Manifest {
+  const fields = decode(parsed, MANIFEST);
   return {
     mediaType: fields.mediaType as string | undefined,
     config: toDescriptor(fields.config, "config"),
@@ -228,13 +247,32 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
  * @throws {DocumentError}
  */
 export function decodeIndex(bytes: Uint8Array): Index {
-  const fields = decode(bytes, INDEX);
+  return toIndex(parse(bytes));
+}
+
+function toIndex(parsed: ParsedJson): Index {
+  const fields = decode(parsed, INDEX);
   return {
     mediaType: fields.mediaType as string | undefined,
     manifests: ((fields.manifests ?? []) as unknown[]).map((d, i) =>
       toDescriptor(d, `manifests[${i}]`)
     ),
   };
+}
+
+/**
+ * {@linkcode checkDocumentKind}, then {@linkcode decodeManifest} or {@linkcode decodeIndex} as the
+ * media type says, from one parse of the bytes.
+ *
+ * @throws {DocumentError}
+ */
+export function decodeChecked(
+  bytes: Uint8Array,
+  mediaType: string,
+): { manifest: Manifest } | { index: Index } {
+  const parsed = parse(bytes);
+  checkKind(parsed, mediaType);
+  return isManifestType(mediaType) ? { manifest: toManifest(parsed) } : { index: toIndex(parsed) };
 }
 
 /** Fills Go's zero values into a decoded descriptor and checks its size. */

@@ -49,13 +49,36 @@ const strictDecoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true })
  * @throws {GoJsonError} when the bytes are not JSON or a value does not fit the schema.
  */
 export function decodeJson(bytes: Uint8Array, schema: Schema): unknown {
-  let parsed: unknown;
+  return decodeParsed(parseJson(bytes), schema);
+}
+
+/** JSON text parsed as Go's decoder reads it, not yet decoded with a schema. */
+export interface ParsedJson {
+  /** The parsed value, numbers kept as their source text. */
+  readonly value: unknown;
+}
+
+/**
+ * The first half of {@linkcode decodeJson}: parses the bytes once, so that the value can be
+ * decoded with several schemas ({@linkcode decodeParsed}).
+ *
+ * @throws {GoJsonError} when the bytes are not JSON.
+ */
+export function parseJson(bytes: Uint8Array): ParsedJson {
   try {
-    parsed = JSON.parse(decodeUtf8(bytes), keepNumberSource);
+    return { value: JSON.parse(decodeUtf8(bytes), keepNumberSource) };
   } catch (error) {
     throw new GoJsonError(`invalid JSON (${(error as Error).message})`, "");
   }
-  return decodeElement(parsed, schema, "");
+}
+
+/**
+ * The second half of {@linkcode decodeJson}: decodes a parsed value with a schema.
+ *
+ * @throws {GoJsonError} when a value does not fit the schema.
+ */
+export function decodeParsed(parsed: ParsedJson, schema: Schema): unknown {
+  return decodeElement(parsed.value, schema, "");
 }
 
 /**

@@ -92,6 +92,12 @@ export interface OpenedBlob {
    * it is done to close the blob.
    */
   read?(buffer: Uint8Array): Promise<number | null>;
+  /**
+   * Optionally, the whole blob, already read when it was opened (as {@linkcode Layout} does for
+   * small blobs), with nothing left open: the exporter then takes the bytes from here, verifies
+   * them like any others, and neither reads nor cancels `stream`.
+   */
+  readonly bytes?: Uint8Array;
 }
 
 /**
@@ -285,6 +291,11 @@ export async function readVerified(
     );
   }
   const blob = await provider.open(descriptor);
+  if (blob.bytes !== undefined) {
+    const content = blob.bytes.subarray(0, descriptor.size + 1);
+    checkBlobEnd(descriptor, origin, content.length, () => digestOf(content, algorithm));
+    return content;
+  }
   const bytes = new Uint8Array(descriptor.size + 1);
   let filled = 0;
   const reader = blob.stream.getReader();

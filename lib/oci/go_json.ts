@@ -52,6 +52,45 @@ export function decodeJson(bytes: Uint8Array, schema: Schema): unknown {
   return decodeParsed(parseJson(bytes), schema);
 }
 
+/** Go's decoder refuses values nested deeper than this (`maxNestingDepth`). */
+const MAX_DEPTH = 10000;
+
+/**
+ * One pass over JSON text, outside its strings: how deep arrays and objects nest, and whether a
+ * number token has a fraction, an exponent or 16 digits or more (and so may not be a plain
+ * integer that a double holds exactly). Invalid text is left for JSON.parse to refuse.
+ */
+function scanJson(text: string): { depth: number; inexact: boolean } {
+  let depth = 0;
+  let max = 0;
+  let inexact = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) { // a string: skip to its closing quote
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    } else if (!inexact && (c === 0x2d || (c >= 0x30 && c <= 0x39))) {
+      let digits = 0;
+      for (; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d >= 0x30 && d <= 0x39) digits++;
+        else if (d === 0x2e || d === 0x65 || d === 0x45) inexact = true;
+        else if (d !== 0x2d && d !== 0x2b) break;
+      }
+      if (digits > 15) inexact = true;
+      i--;
+    }
+  }
+  return { depth: max, inexact };
+}
+
 /** JSON text parsed as Go's decoder reads it, not yet decoded with a schema. */
 export interface ParsedJson {
   /** The parsed value, numbers kept as their source text. */
@@ -66,7 +105,13 @@ export interface ParsedJson {
  */
 export function parseJson(bytes: Uint8Array): ParsedJson {
   try {
-    return { value: JSON.parse(decodeUtf8(bytes), keepNumberSource) };
+    const text = decodeUtf8(bytes);
+    // A reviver that keeps each number's source makes parsing several times slower. It is needed
+    // only where a number may not be a plain integer that a double holds exactly; where none is
+    // (the common case), numbers stay numbers and are read as their source would be.
+    const { depth, inexact } = scanJson(text);
+    if (depth > MAX_DEPTH) throw new Error("exceeded max depth");
+    return { value: inexact ? JSON.parse(text, keepNumberSource) : JSON.parse(text) };
   } catch (error) {
     throw new GoJsonError(`invalid JSON (${(error as Error).message})`, "");
   }
@@ -146,6 +191,8 @@ function keepNumberSource(
 
 function decodeValue(value: unknown, schema: Schema, path: string): unknown {
   if (schema.kind === "raw") return PRESENT;
+  // A number parsed without its source is a plain integer of at most 15 digits (parseJson).
+  if (typeof value === "number") value = new SourceNumber(String(value));
   if (value === null) return undefined; // Go leaves the zero value
   switch (schema.kind) {
     case "string":
@@ -208,7 +255,8 @@ function goString(value: string): string {
 /** Go decodes a JSON array of numbers 0..255 into a []byte too. */
 function base64OfArray(items: unknown[], path: string): string {
   let binary = "";
-  for (const [i, item] of items.entries()) {
+  for (let [i, item] of items.entries()) {
+    if (typeof item === "number") item = new SourceNumber(String(item));
     if (item === null) {
       binary += "\0";
       continue;
@@ -279,6 +327,7 @@ function typeError(expected: string, value: unknown, path: string): GoJsonError 
 
 function jsonKind(value: unknown): string {
   if (value instanceof SourceNumber) return `number ${value.source}`;
+  if (typeof value === "number") return `number ${value}`;
   if (Array.isArray(value)) return "an array";
   if (value === null) return "null";
   if (typeof value === "object") return "an object";

@@ -32,8 +32,8 @@ import {
   type Descriptor,
   type DockerManifestEntry,
   DocumentError,
-  encodeArchiveIndex,
-  encodeDockerManifest,
+  archiveIndexParts,
+  encodeDockerManifestEntry,
   OCI_LAYOUT,
 } from "../oci/documents.ts";
 import {
@@ -116,8 +116,11 @@ type Children = Descriptor[] | "skip";
 
 /** A manifest or index read and parsed, and whether the walk has been through its children. */
 interface Expansion {
+  mediaType: string;
   children: Children;
   walked: boolean;
+  /** The same digest expanded as another media type. */
+  next?: Expansion;
 }
 
 const encoder = new TextEncoder();
@@ -134,13 +137,13 @@ export async function planArchive(
 class Walk {
   readonly #provider: ContentProvider;
   readonly #options: WalkOptions;
-  readonly #records: BlobRecord[] = [];
+  readonly #records: WalkedBlob[] = [];
   readonly #algorithms = new Set<string>();
   /**
-   * Children of each expanded manifest or index, by digest then media type (the same bytes may be
-   * reached as two types). Blobs without children are not kept here.
+   * Children of each expanded manifest or index, by digest (then media type: the same bytes may
+   * be reached as two types). Blobs without children are not kept here.
    */
-  readonly #expanded = new Map<string, Map<string, Expansion>>();
+  readonly #expanded = new Map<string, Expansion>();
   /** What the provider said of requested blobs already looked up, by digest. */
   readonly #infos = new Map<string, BlobInfo>();
 
@@ -204,13 +207,21 @@ class Walk {
 
     const records: ArchiveRecord[] = [];
     records.push(file("oci-layout", 0o444, OCI_LAYOUT));
-    records.push(file("index.json", 0o644, encodeArchiveIndex(manifests)));
+    // Both documents grow with the number of images; each is encoded entry by entry, straight
+    // into its bytes, so that neither its entries nor its text are ever held whole.
+    records.push({
+      kind: "file",
+      name: "index.json",
+      mode: 0o644,
+      bytes: await encodeParts(() => archiveIndexParts(manifests)),
+    });
     if (!options.skipDockerManifest && dockerManifests.size > 0) {
-      const entries: DockerManifestEntry[] = [];
-      for (const { manifest, names } of dockerManifests.values()) {
-        entries.push(await this.#dockerManifestEntry(manifest, names));
-      }
-      records.push(file("manifest.json", 0o644, encodeDockerManifest(entries)));
+      records.push({
+        kind: "file",
+        name: "manifest.json",
+        mode: 0o644,
+        bytes: await encodeParts(() => this.#dockerManifestParts(dockerManifests.values())),
+      });
     }
     if (this.#algorithms.size > 0) {
       records.push({ kind: "directory", name: "blobs/", mode: 0o755 });
@@ -218,12 +229,15 @@ class Walk {
         records.push({ kind: "directory", name: `blobs/${algorithm}/`, mode: 0o755 });
       }
     }
-    // Every name is ASCII (blob paths are validated), where UTF-16 order is byte order.
+    // Blob paths sort as their (validated) digests do: `blobs/<algorithm>/<hex>` against
+    // `<algorithm>:<hex>`, no algorithm's name the start of another's.
     const blobs = this.#records;
-    blobs.sort(byName);
+    blobs.sort(byDigest);
     let unique = 0;
     for (const record of blobs) {
-      if (unique === 0 || record.name !== blobs[unique - 1].name) blobs[unique++] = record;
+      if (unique === 0 || record.descriptor.digest !== blobs[unique - 1].descriptor.digest) {
+        blobs[unique++] = record;
+      }
     }
     blobs.length = unique;
     await this.#statRecords(blobs);
@@ -304,19 +318,29 @@ class Walk {
 
   /** A manifest's or index's children, from the document read the first time it is asked. */
   async #expand(desc: Descriptor, origin: BlobOrigin): Promise<Expansion> {
-    let byType = this.#expanded.get(desc.digest);
-    let expansion = byType?.get(desc.mediaType);
+    let expansion = this.#expansion(desc);
     if (expansion === undefined) {
-      expansion = { children: await this.#children(desc, origin), walked: false };
-      if (byType === undefined) this.#expanded.set(desc.digest, byType = new Map());
-      byType.set(desc.mediaType, expansion);
+      const children = await this.#children(desc, origin);
+      expansion = { mediaType: desc.mediaType, children, walked: false };
+      const first = this.#expanded.get(desc.digest);
+      if (first === undefined) this.#expanded.set(desc.digest, expansion);
+      else [expansion.next, first.next] = [first.next, expansion];
+    }
+    return expansion;
+  }
+
+  /** The expansion of a manifest or index, if it was expanded. */
+  #expansion(desc: Descriptor): Expansion | undefined {
+    let expansion = this.#expanded.get(desc.digest);
+    while (expansion !== undefined && expansion.mediaType !== desc.mediaType) {
+      expansion = expansion.next;
     }
     return expansion;
   }
 
   /** The children a manifest or index was expanded to, if it was. */
   #expandedChildren(desc: Descriptor): Children | undefined {
-    return this.#expanded.get(desc.digest)?.get(desc.mediaType)?.children;
+    return this.#expansion(desc)?.children;
   }
 
   /** containerd's `images.Children`, or the skip-missing handler wrapped around it. */
@@ -342,6 +366,19 @@ class Walk {
       }
     }
     return children;
+  }
+
+  /** manifest.json in parts, one per entry: the text is their concatenation. */
+  async *#dockerManifestParts(
+    entries: Iterable<{ manifest: Descriptor; names: string[] }>,
+  ): AsyncGenerator<string> {
+    let first = true;
+    for (const { manifest, names } of entries) {
+      const entry = await this.#dockerManifestEntry(manifest, names);
+      yield (first ? "[" : ",") + encodeDockerManifestEntry(entry);
+      first = false;
+    }
+    yield "]";
   }
 
   /** One manifest.json entry, from the manifest's verified bytes. */
@@ -384,13 +421,7 @@ class Walk {
     // The digest was validated: its algorithm is what comes before the colon.
     if (registerAlgorithm) this.#algorithms.add(desc.digest.slice(0, desc.digest.indexOf(":")));
     if (this.#options.blobFilter && !this.#options.blobFilter(desc)) return;
-    this.#records.push({
-      kind: "blob",
-      name: blobPathOf(desc.digest),
-      mode: 0o444,
-      descriptor: desc,
-      origin,
-    });
+    this.#records.push(new WalkedBlob(desc, origin));
   }
 
   /** Reads and verifies a JSON document. */
@@ -459,10 +490,58 @@ class Walk {
   }
 }
 
+/**
+ * UTF-8 of text made in parts, made twice: once to count its bytes, once to write them into an
+ * array of that size. Neither the whole text nor all of its parts are held at once.
+ */
+async function encodeParts(
+  parts: () => Iterable<string> | AsyncIterable<string>,
+): Promise<Uint8Array> {
+  let length = 0;
+  for await (const part of parts()) {
+    length += ASCII.test(part) ? part.length : encoder.encode(part).length;
+  }
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for await (const part of parts()) at += encoder.encodeInto(part, bytes.subarray(at)).written;
+  if (at !== length) throw new Error(`Encoded ${at} bytes of a ${length}-byte document`);
+  return bytes;
+}
+
+// deno-lint-ignore no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
+
 /** `blobs/<algorithm>/<hex>` for a validated digest. */
 function blobPathOf(digest: string): string {
   const colon = digest.indexOf(":");
   return `blobs/${digest.slice(0, colon)}/${digest.slice(colon + 1)}`;
+}
+
+/**
+ * A blob record as the walk keeps it, one for each blob of the archive. Its path is made from its
+ * digest when asked for (a getter: a copy made by spreading the record has no `name`), which
+ * saves a string of about 100 bytes per blob.
+ */
+class WalkedBlob implements BlobRecord {
+  readonly kind = "blob";
+  readonly mode = 0o444;
+  readonly descriptor: Descriptor;
+  readonly origin: BlobOrigin;
+
+  constructor(descriptor: Descriptor, origin: BlobOrigin) {
+    this.descriptor = descriptor;
+    this.origin = origin;
+  }
+
+  get name(): string {
+    return blobPathOf(this.descriptor.digest);
+  }
+}
+
+function byDigest(a: BlobRecord, b: BlobRecord): number {
+  const x = a.descriptor.digest;
+  const y = b.descriptor.digest;
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /** Orders records by name; names are ASCII, where this is byte order. */

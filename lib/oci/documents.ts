@@ -275,13 +275,24 @@ export function decodeChecked(
   return isManifestType(mediaType) ? { manifest: toManifest(parsed) } : { index: toIndex(parsed) };
 }
 
+/** Media types seen, each kept once: thousands of descriptors share a handful of them. */
+const MEDIA_TYPES = new Map<string, string>();
+
+/** The one copy of a media type string that descriptors share (at most 1,024 are kept). */
+function shared(mediaType: string): string {
+  const known = MEDIA_TYPES.get(mediaType);
+  if (known !== undefined) return known;
+  if (MEDIA_TYPES.size < 1024) MEDIA_TYPES.set(mediaType, mediaType);
+  return mediaType;
+}
+
 /** Fills Go's zero values into a decoded descriptor and checks its size. */
 function toDescriptor(value: unknown, path: string): Descriptor {
   const fields = (value ?? {}) as Fields;
   const size = (fields.size ?? 0) as number;
   if (size < 0) throw new DocumentError(`${path}.size: ${size} is negative`);
   const descriptor: Descriptor = {
-    mediaType: (fields.mediaType ?? "") as string,
+    mediaType: shared((fields.mediaType ?? "") as string),
     digest: (fields.digest ?? "") as string,
     size,
   };
@@ -410,8 +421,21 @@ export function encodeDescriptor(d: Descriptor): string {
 
 /** The `index.json` containerd 2.x writes: schema version 2, the OCI index media type, the list. */
 export function encodeArchiveIndex(manifests: readonly Descriptor[]): string {
-  const list = manifests.length === 0 ? "null" : `[${manifests.map(encodeDescriptor).join(",")}]`;
-  return `{"schemaVersion":2,"mediaType":${encodeString(OCI_INDEX)},"manifests":${list}}`;
+  return [...archiveIndexParts(manifests)].join("");
+}
+
+/** {@linkcode encodeArchiveIndex} in parts, one per descriptor: the text is their concatenation. */
+export function* archiveIndexParts(manifests: readonly Descriptor[]): Generator<string> {
+  const head = `{"schemaVersion":2,"mediaType":${encodeString(OCI_INDEX)},"manifests":`;
+  if (manifests.length === 0) {
+    yield `${head}null}`;
+    return;
+  }
+  yield `${head}[`;
+  for (const [i, manifest] of manifests.entries()) {
+    yield (i === 0 ? "" : ",") + encodeDescriptor(manifest);
+  }
+  yield "]}";
 }
 
 /** The `oci-layout` file. */
@@ -429,9 +453,11 @@ export interface DockerManifestEntry {
 
 /** Encodes Docker's `manifest.json` as containerd writes it. */
 export function encodeDockerManifest(entries: readonly DockerManifestEntry[]): string {
-  return "[" +
-    entries.map((e) =>
-      `{"Config":${encodeString(e.config)},"RepoTags":${encodeStringList(e.repoTags)}` +
-      `,"Layers":${encodeStringList(e.layers)}}`
-    ).join(",") + "]";
+  return "[" + entries.map(encodeDockerManifestEntry).join(",") + "]";
+}
+
+/** Encodes one entry of Docker's `manifest.json`. */
+export function encodeDockerManifestEntry(e: DockerManifestEntry): string {
+  return `{"Config":${encodeString(e.config)},"RepoTags":${encodeStringList(e.repoTags)}` +
+    `,"Layers":${encodeStringList(e.layers)}}`;
 }

@@ -3,7 +3,13 @@
  *
  * @module
  */
-import { type BlobOrigin, checkBlobEnd, sizeMismatch } from "../stores/content.ts";
+import {
+  type BlobOrigin,
+  checkBlobEnd,
+  closeBlob,
+  type OpenedBlob,
+  sizeMismatch,
+} from "../stores/content.ts";
 import { Digester, parseDigest } from "../oci/digest.ts";
 import type { Descriptor } from "../oci/documents.ts";
 import type { BlobCopy, BlobRead } from "./blob_copy.ts";
@@ -24,7 +30,7 @@ export class DirectBlobCopy implements BlobCopy {
   readonly #descriptor: Descriptor;
   readonly #origin: BlobOrigin;
   readonly #digester: Digester;
-  readonly #stream: ReadableStream<Uint8Array>;
+  readonly #blob: OpenedBlob;
   readonly #read: (buffer: Uint8Array) => Promise<number | null>;
   /** The last read started, which may still be in flight. */
   #reading?: Promise<number>;
@@ -34,16 +40,15 @@ export class DirectBlobCopy implements BlobCopy {
   constructor(
     descriptor: Descriptor,
     origin: BlobOrigin,
-    stream: ReadableStream<Uint8Array>,
-    read: (buffer: Uint8Array) => Promise<number | null>,
+    blob: OpenedBlob,
   ) {
     this.#descriptor = descriptor;
     this.#origin = origin;
     this.digest = descriptor.digest;
     this.size = descriptor.size;
     this.#digester = new Digester(parseDigest(descriptor.digest).algorithm);
-    this.#stream = stream;
-    this.#read = read;
+    this.#blob = blob;
+    this.#read = blob.read!.bind(blob);
   }
 
   /** Reads into `buffer`, resolving with the count (0 at the end). */
@@ -104,6 +109,6 @@ export class DirectBlobCopy implements BlobCopy {
     if (this.#closed) return;
     this.#closed = true;
     await this.#reading?.catch(() => {});
-    await this.#stream.cancel().catch(() => {});
+    await closeBlob(this.#blob);
   }
 }

@@ -27,12 +27,12 @@ import {
 import { parseDigest } from "../oci/digest.ts";
 import {
   ANNOTATION_IMAGE_NAME,
+  archiveIndexParts,
   decodeChecked,
   decodeManifest,
   type Descriptor,
   type DockerManifestEntry,
   DocumentError,
-  archiveIndexParts,
   encodeDockerManifestEntry,
   OCI_LAYOUT,
 } from "../oci/documents.ts";

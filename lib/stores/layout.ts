@@ -40,8 +40,8 @@ import { InvalidArgumentError, InvalidDocumentError, NotFoundError } from "../oc
 export const MAX_STORE_INDEX_SIZE = 64 * 1024 * 1024;
 
 /**
- * Blobs up to this size (256 KiB) are read whole when opened: configs, manifests and small layers
- * take one read and hold nothing open.
+ * Blobs up to this size (256 KiB) are read with synchronous calls: configs, manifests and small
+ * layers take one read, straight into the consumer's buffer, and are closed at their end.
  */
 const SMALL_BLOB_SIZE = 256 * 1024;
 
@@ -186,14 +186,7 @@ export class Layout implements ContentProvider, ImageStore {
         await verifyFile(file, descriptor);
         await file.seek(0, Deno.SeekMode.Start);
       }
-      if (info.size <= SMALL_BLOB_SIZE) {
-        const bytes = readSmall(file, info.size);
-        file.close();
-        return wholeBlob(info.size, bytes);
-      }
-      // The stream closes the file when it is cancelled or read to the end; read() is the
-      // exporter's fast path over the same file.
-      return { size: info.size, stream: file.readable, read: (buffer) => file.read(buffer) };
+      return fileBlob(file, info.size);
     } catch (error) {
       file.close();
       throw error;
@@ -348,53 +341,62 @@ function statBlob(path: string, descriptor: Descriptor): Deno.FileInfo {
 }
 
 /**
- * Reads a small blob whole, asking for one byte more than its stat size, so that a file that grew
- * since comes out too long and fails verification. One read does it: a read of a regular file
- * that returns fewer bytes than asked has reached the end.
+ * An opened blob file. `read()` is the exporter's path: a small blob is read with synchronous calls
+ * (one read takes it whole, straight into the consumer's buffer), a larger one asynchronously. The
+ * file is closed as soon as a read finds its end, or by `close()` (not enumerable: a wrapper that
+ * spreads the blob and replaces its stream closes it through that stream). The stream, over the
+ * same file, is made only if it is asked for: creating one per blob, with thousands of blobs, cost
+ * a megabyte of heap per thousand, kept until a full garbage collection.
  */
-function readSmall(file: Deno.FsFile, size: number): Uint8Array {
-  const bytes = new Uint8Array(size + 1);
-  let filled = 0;
-  while (filled < size) {
-    const n = file.readSync(bytes.subarray(filled));
-    if (n === null || n === 0) break;
-    filled += n;
-  }
-  return bytes.subarray(0, filled);
-}
-
-/**
- * A blob read whole when opened: nothing is left open. `read()` and `stream` hand out what the
- * other has not. `bytes` is not enumerable, so a wrapper that spreads the blob (`{ ...blob,
- * stream }`) and replaces its stream does not carry bytes that would bypass its stream.
- */
-function wholeBlob(size: number, bytes: Uint8Array): OpenedBlob {
-  let offset = 0;
+function fileBlob(file: Deno.FsFile, size: number): OpenedBlob {
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    file.close();
+  };
   let stream: ReadableStream<Uint8Array> | undefined;
+  const small = size <= SMALL_BLOB_SIZE;
+  /** The count read into `buffer`, or null at the end (which closes the file). */
+  const done = (n: number | null, buffer: Uint8Array): number | null => {
+    if (n === null || (n === 0 && buffer.length > 0)) {
+      close();
+      return null;
+    }
+    return n;
+  };
+  const read = async (buffer: Uint8Array): Promise<number | null> => {
+    if (closed) return null;
+    try {
+      return done(small ? file.readSync(buffer) : await file.read(buffer), buffer);
+    } catch (error) {
+      close();
+      throw error;
+    }
+  };
   const blob: OpenedBlob = {
     size,
+    read,
     get stream(): ReadableStream<Uint8Array> {
       return stream ??= new ReadableStream({
         type: "bytes",
-        pull(controller) {
-          const rest = bytes.slice(offset);
-          offset = bytes.length;
-          if (rest.length > 0) controller.enqueue(rest);
-          controller.close();
-          // A BYOB read still waiting (the blob was empty) learns of the end this way.
-          controller.byobRequest?.respond(0);
+        autoAllocateChunkSize: Math.min(Math.max(size + 1, 1), 64 * 1024),
+        async pull(controller) {
+          const request = controller.byobRequest!;
+          const view = request.view!;
+          const n = await read(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+          if (n === null) {
+            controller.close();
+            request.respond(0);
+          } else {
+            request.respond(n);
+          }
         },
+        cancel: close,
       });
     },
-    read(buffer: Uint8Array): Promise<number | null> {
-      if (offset === bytes.length) return Promise.resolve(null);
-      const n = Math.min(buffer.length, bytes.length - offset);
-      buffer.set(bytes.subarray(offset, offset + n));
-      offset += n;
-      return Promise.resolve(n);
-    },
   };
-  return Object.defineProperty(blob, "bytes", { value: bytes, enumerable: false });
+  return Object.defineProperty(blob, "close", { value: close, enumerable: false });
 }
 
 /** Hashes at most size + 1 bytes of an open file and compares size and digest. */

@@ -48,7 +48,8 @@ export type Store = ContentProvider & ImageStore;
  * @throws {NotFoundError} when nothing matches.
  */
 export async function resolveImage(store: Store, reference: string): Promise<ManifestRequest> {
-  if (isDigest(reference)) {
+  // A digest has a colon and no slash: most names are not even tried (a failed parse throws).
+  if (reference.includes(":") && !reference.includes("/") && isDigest(reference)) {
     return { descriptor: await descriptorFor(store, reference, reference) };
   }
   const exact = await findImage(store, reference);

@@ -191,8 +191,12 @@ function keepNumberSource(
 
 function decodeValue(value: unknown, schema: Schema, path: string): unknown {
   if (schema.kind === "raw") return PRESENT;
-  // A number parsed without its source is a plain integer of at most 15 digits (parseJson).
-  if (typeof value === "number") value = new SourceNumber(String(value));
+  // A number parsed without its source is a plain integer of at most 15 digits (parseJson):
+  // exact, within both integer kinds' range.
+  if (typeof value === "number") {
+    if (schema.kind === "int" || schema.kind === "int64") return value === 0 ? 0 : value;
+    value = new SourceNumber(String(value));
+  }
   if (value === null) return undefined; // Go leaves the zero value
   switch (schema.kind) {
     case "string":

@@ -387,9 +387,10 @@ class Walk {
     names: readonly string[],
   ): Promise<DockerManifestEntry> {
     const origin: BlobOrigin = { image: names[0] ?? desc.digest, role: "manifest" };
-    // The manifest's children as the walk expanded them; read again only when they were not
-    // kept (skipMissing left them out).
-    const children = this.#expandedChildren(desc);
+    // The manifest's children as the walk expanded them; read again when they were not kept
+    // (skipMissing left them out) or the entry is not a manifest (a platform may select an index
+    // in an index, which decodeManifest then refuses, as containerd fails there too).
+    const children = isManifestType(desc.mediaType) ? this.#expandedChildren(desc) : undefined;
     let manifest: { config: Descriptor; layers: readonly Descriptor[] };
     if (Array.isArray(children) && children.length > 0) {
       manifest = { config: children[0], layers: children.slice(1) };

@@ -350,12 +350,17 @@ function joinPath(path: string, key: string): string {
 
 const HEX = "0123456789abcdef";
 
+/** Printable ASCII but `"`, `\\`, `<`, `>` and `&`: what Go writes as it is. */
+const PLAIN_ASCII = /^[\x20\x21\x23-\x25\x27-\x3b\x3d\x3f-\x5b\x5d-\x7e]*$/;
+
 /**
  * Encodes a string as Go's `json.Marshal` does: `<`, `>` and `&` as `\u003c` `\u003e` `\u0026`,
  * U+2028 and U+2029 escaped, `\b \f \n \r \t` short forms, other control characters as `\u00XX`,
  * a lone surrogate as `\ufffd`, everything else raw.
  */
 export function encodeString(value: string): string {
+  // Most strings (digests, media types, names, paths) are ASCII that needs no escape.
+  if (PLAIN_ASCII.test(value)) return '"' + value + '"';
   let out = '"';
   let start = 0;
   for (let i = 0; i < value.length; i++) {

@@ -357,12 +357,19 @@ function fileBlob(file: Deno.FsFile, size: number): OpenedBlob {
   };
   let stream: ReadableStream<Uint8Array> | undefined;
   const small = size <= SMALL_BLOB_SIZE;
-  /** The count read into `buffer`, or null at the end (which closes the file). */
+  let received = 0;
+  /**
+   * The count read into `buffer`, or null at the end (which closes the file). A small blob whose
+   * read gave fewer bytes than asked, bringing it to its size, is at its end: the file is closed
+   * then, and the next read answers null without another call.
+   */
   const done = (n: number | null, buffer: Uint8Array): number | null => {
     if (n === null || (n === 0 && buffer.length > 0)) {
       close();
       return null;
     }
+    received += n;
+    if (small && n < buffer.length && received === size) close();
     return n;
   };
   const read = async (buffer: Uint8Array): Promise<number | null> => {

@@ -126,9 +126,8 @@ for (const [label, requested, options] of SHARING_CASES) {
     for (const record of blobs) {
       const { digest, mediaType } = record.descriptor;
       const document = isManifestType(mediaType) || isIndexType(mediaType);
-      // A document is read (and not kept: the writer reads it again); anything else is looked
-      // up.
-      assert.equal(record.bytes, undefined, digest);
+      // A document is read and its verified bytes kept; anything else is looked up.
+      assert.equal(record.bytes !== undefined, document, digest);
       assert.equal(counting.opens.get(digest), document ? 1 : undefined, `opens of ${digest}`);
       // A requested document is looked up once, for its labels (containerd 2.x's
       // copySourceLabels); a document reached from it is only read.

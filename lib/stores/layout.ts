@@ -463,6 +463,7 @@ async function readCapped(path: string, limit: number): Promise<Uint8Array | und
   if (total > limit) {
     throw new InvalidDocumentError(`${path} is over the ${limit}-byte limit for a store index`);
   }
+  if (chunks.length === 1) return chunks[0]; // the usual case: no second copy of a large index
   const bytes = new Uint8Array(total);
   let offset = 0;
   for (const chunk of chunks) {

@@ -20,17 +20,34 @@
  * - `skopeo copy` to `oci-archive:` and to `docker-archive:`.
  * Peers whose tools are missing are reported as such. Below the table: how long SHA-256 of these
  * bytes takes in memory (`openssl speed`), a floor no verified export can beat, against tar.
+ *
+ *     deno task bench --case count    # only the count case (or OCIPACK_BENCH=count)
+ *     deno task bench --case bytes    # only the case above
+ *
+ * The count case (bench/count_case.ts) exports every name of a store of 2,000 small images
+ * (2,200 names, 10,040 blobs) and of one of 20,000 (22,000 names, 100,040 blobs), where the cost
+ * is per blob rather than per byte, beside GNU tar of the same store and `ctr images export` of
+ * the same names; and times `ocipack list` of the larger store. Both cases run by default.
  */
 import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
 import { Containerd, toolsAvailable } from "../tests/support/containerd.ts";
+import { countCase } from "./count_case.ts";
+import { machine, median, sh } from "./support.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { size: { type: "string", default: "1g" }, runs: { type: "string", default: "5" } },
+  options: {
+    size: { type: "string", default: "1g" },
+    runs: { type: "string", default: "5" },
+    case: { type: "string", default: Deno.env.get("OCIPACK_BENCH") ?? "all" },
+  },
 });
 const scale = { "1g": 1, "4g": 4 }[values.size!];
 if (scale === undefined) throw new Error("--size must be 1g or 4g");
+if (!["all", "bytes", "count"].includes(values.case!)) {
+  throw new Error("--case must be all, bytes or count");
+}
 const runs = Math.max(3, Number(values.runs));
 const MiB = 1024 * 1024;
 const layerSizes = [512, 256, 128, 128].map((s) => s * scale * MiB);
@@ -105,37 +122,6 @@ interface Peer {
   why?: string;
 }
 
-async function sh(command: string): Promise<{ seconds: number; rssKiB?: number }> {
-  const timeFile = await Deno.makeTempFile();
-  const started = performance.now();
-  const { code, stderr } = await new Deno.Command("bash", {
-    args: ["-o", "pipefail", "-c", command.replaceAll("TIMEFILE", timeFile)],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  const seconds = (performance.now() - started) / 1000;
-  const timeText = await Deno.readTextFile(timeFile).catch(() => "");
-  await Deno.remove(timeFile);
-  if (code !== 0) throw new Error(`${command}\n${new TextDecoder().decode(stderr)}`);
-  const rss = /^(\d+)$/m.exec(timeText);
-  return { seconds, rssKiB: rss ? Number(rss[1]) : undefined };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-async function machine(): Promise<string> {
-  const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1];
-  const mem = Number((await Deno.readTextFile("/proc/meminfo")).match(/MemTotal:\s*(\d+)/)?.[1]);
-  const sha = (await Deno.readTextFile("/proc/cpuinfo")).includes(" sha_ni") ? ", SHA-NI" : "";
-  return `${cpu}${sha}, ${navigator.hardwareConcurrency} cores, ${
-    (mem / 1024 / 1024).toFixed(0)
-  } GiB, ` +
-    `Linux ${Deno.osRelease()}, Deno ${Deno.version.deno}`;
-}
-
 /** SHA-256 bytes per second on one core, from `openssl speed`; undefined without openssl. */
 async function sha256Rate(): Promise<number | undefined> {
   if (!toolsAvailable("openssl")) return undefined;
@@ -148,6 +134,10 @@ async function sha256Rate(): Promise<number | undefined> {
   return rate ? Number(rate[1]) * 1000 : undefined;
 }
 
+if (values.case === "count") {
+  await countCase(`${here}.cache`, runs);
+  Deno.exit(0);
+}
 await buildStore();
 const work = await Deno.makeTempDir({ prefix: "ocipack-bench-" });
 const canRoot = Deno.uid() === 0;
@@ -283,3 +273,4 @@ try {
   await containerd?.stop();
   await Deno.remove(work, { recursive: true });
 }
+if (values.case === "all") await countCase(`${here}.cache`, runs);

@@ -297,27 +297,35 @@ Deno.test("a provider whose read() breaks its contract is a one-line error", asy
 Deno.test("cancelling while a read into the consumer's buffer is in flight closes the blob", async () => {
   const { store } = await makeStore();
   await using _ = store;
+  let opened = 0;
   let cancelled = 0;
   const layout = await openLayout(store.dir);
-  const provider = wrap(layout, (blob) => ({
-    ...blob,
-    stream: new ReadableStream({
-      cancel() {
-        cancelled++;
-        return blob.stream.cancel();
-      },
-    }),
-  }));
+  const provider = wrap(layout, (blob) => {
+    opened++;
+    return {
+      ...blob,
+      stream: new ReadableStream({
+        cancel() {
+          cancelled++;
+          return blob.stream.cancel();
+        },
+      }),
+    };
+  });
   for (const delay of [0, 1, 5]) {
     const reader = exportArchive(provider, { images: [NAME] }).getReader({ mode: "byob" });
     const pending = reader.read(new Uint8Array(8 * MiB));
     await new Promise((resolve) => setTimeout(resolve, delay));
     await reader.cancel("enough");
-    assert.equal((await pending).done, true);
+    // The read was cut short by the cancel, or (the blobs being read in few calls) was done first.
+    const result = await pending;
+    assert.ok(result.done || result.value.length > 0);
   }
-  // Each export opened its first blob (or got no further than the walk); every opened blob was
-  // closed, which the resource sanitizer confirms for the files underneath.
-  assert.ok(cancelled <= 3);
+  // However far each export got (documents are read through read(), small blobs in one call),
+  // every blob it opened was closed once, which the resource sanitizer confirms for the files
+  // underneath.
+  assert.ok(opened > 0);
+  assert.equal(cancelled, opened);
 });
 
 Deno.test("a default reader's next chunk is made ahead; cancelling then closes the blob", async () => {

@@ -662,9 +662,10 @@ Deno.test("decodeJson: invalid UTF-8 that both decoders replace alike", () => {
   );
 });
 
-// Divergence (minor, documented): Go accepts nesting up to 10000 levels; decodeJson's JSON.parse
-// reviver recurses and runs out of stack somewhere past ~3000 levels, so a deeply nested value
-// (even one Go would skip) makes the document invalid here. What matters is that it fails as a
+// Divergence (minor, documented): Go accepts nesting up to 10000 levels, as decodeJson does, except
+// in a document with a number that is not a plain integer: there the JSON.parse reviver that keeps
+// numbers' source recurses and runs out of stack somewhere past ~3000 levels, so a deeply nested
+// value (even one Go would skip) makes the document invalid. What matters is that it fails as a
 // GoJsonError (an InvalidDocumentError to callers), never as a crash; and that ordinary depths work.
 Deno.test("decodeJson: very deep nesting fails as invalid JSON, not as a crash", () => {
   const schema: Schema = { kind: "struct", fields: { a: STRING } };

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import type { BlobInfo, ContentProvider, OpenedBlob } from "../lib/stores/content.ts";
 import { blobPath } from "../lib/oci/digest.ts";
 import { ANNOTATION_IMAGE_NAME, type Descriptor } from "../lib/oci/documents.ts";
-import { InvalidDocumentError, NotFoundError } from "../lib/oci/errors.ts";
+import { InvalidDigestError, InvalidDocumentError, NotFoundError } from "../lib/oci/errors.ts";
 import { compareCodePoints } from "../lib/oci/go_json.ts";
 import { openLayout } from "../lib/stores/layout.ts";
 import {
@@ -422,5 +422,15 @@ Deno.test("planArchive walks MAX_WALK_DEPTH levels below a request, and no more"
       error instanceof InvalidDocumentError &&
       /^Config sha256:[0-9a-f]{64} of image sha256:[0-9a-f]{64} is nested more than 32 levels deep$/
         .test(error.message),
+  );
+});
+
+Deno.test("planArchive refuses an index the platform selects for manifest.json, as containerd", async () => {
+  // Only the inner index of example.com/nested:1 matches linux/arm64: its entry cannot be
+  // decoded as a manifest (ctr fails the same way), however the walk expanded it.
+  const nested = await request(NESTED);
+  await assert.rejects(
+    () => plan([nested], { platform: only(parsePlatform("linux/arm64")) }),
+    InvalidDigestError, // its config decodes as {}, with an empty digest
   );
 });

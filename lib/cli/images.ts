@@ -48,7 +48,8 @@ export type Store = ContentProvider & ImageStore;
  * @throws {NotFoundError} when nothing matches.
  */
 export async function resolveImage(store: Store, reference: string): Promise<ManifestRequest> {
-  if (isDigest(reference)) {
+  // A digest has a colon and no slash: most names are not even tried (a failed parse throws).
+  if (reference.includes(":") && !reference.includes("/") && isDigest(reference)) {
     return { descriptor: await descriptorFor(store, reference, reference) };
   }
   const exact = await findImage(store, reference);
@@ -189,31 +190,68 @@ export async function listImageSummaries(
   store: Store,
   host: PlatformMatcher,
 ): Promise<ImageSummary[]> {
-  // Sizes and platforms read the same documents, and several names may share a target: each
-  // document is read and verified once.
-  const documents = new Map<string, Promise<Uint8Array>>();
-  const read: ReadDocument = (desc) => {
-    const key = `${desc.digest}\0${desc.size}`;
-    let bytes = documents.get(key);
-    if (bytes === undefined) {
-      bytes = readVerified(store, desc);
-      bytes.catch(() => {}); // each use handles the failure
-      documents.set(key, bytes);
-    }
-    return bytes;
-  };
+  // Several names may share a target: each target is summarized once. Only the summaries are
+  // kept, not the documents, so memory grows with the images and not with their documents.
+  const summarized = new Map<string, Promise<Pick<ImageSummary, "size" | "platforms">>>();
   const summaries: ImageSummary[] = [];
   for (const image of await store.listImages()) {
     const { target } = image;
+    const key = `${target.mediaType}\0${target.digest}\0${target.size}`;
+    let summary = summarized.get(key);
+    if (summary === undefined) {
+      summary = summarize(store, target, host);
+      summarized.set(key, summary);
+    }
+    const { size, platforms } = await summary;
     summaries.push({
       name: image.name,
       mediaType: target.mediaType,
       digest: target.digest,
-      size: await imageSize(read, target, host).catch(() => undefined),
-      platforms: await imagePlatforms(read, target).catch(() => []),
+      size,
+      platforms: [...platforms],
     });
   }
   return summaries;
+}
+
+/** The size and platforms of one target; a manifest's document is read and decoded once. */
+async function summarize(
+  store: Store,
+  target: Descriptor,
+  host: PlatformMatcher,
+): Promise<Pick<ImageSummary, "size" | "platforms">> {
+  if (!isManifestType(target.mediaType)) {
+    // An index: its documents, shared between the walks for size and platforms, read once.
+    const documents = new Map<string, Promise<Uint8Array>>();
+    const read: ReadDocument = (desc) => {
+      const key = `${desc.digest}\0${desc.size}`;
+      let bytes = documents.get(key);
+      if (bytes === undefined) {
+        bytes = readVerified(store, desc);
+        bytes.catch(() => {}); // each use handles the failure
+        documents.set(key, bytes);
+      }
+      return bytes;
+    };
+    return {
+      size: await imageSize(read, target, host).catch(() => undefined),
+      platforms: await imagePlatforms(read, target).catch(() => []),
+    };
+  }
+  const read: ReadDocument = (desc) => readVerified(store, desc);
+  // A platform on the target itself is the image's platform; no document needs reading for it.
+  const given = target.platform === undefined ? undefined : await imagePlatforms(read, target);
+  let manifest;
+  try {
+    manifest = decodeManifest(await read(target));
+  } catch {
+    return { size: undefined, platforms: given ?? [] };
+  }
+  let size = target.size;
+  for (const d of [manifest.config, ...manifest.layers]) size += d.size;
+  const platforms = given ??
+    await configPlatform(read, manifest.config).then((p) => [p], () => []);
+  return { size, platforms };
 }
 
 /** Reads a document's verified bytes. */
@@ -257,15 +295,20 @@ async function imagePlatforms(read: ReadDocument, target: Descriptor): Promise<s
       }
     } else if (isManifestType(desc.mediaType)) {
       const { config } = decodeManifest(await read(desc));
-      const image = JSON.parse(new TextDecoder().decode(await read(config)));
-      const platform: Platform = {
-        os: String(image?.os ?? ""),
-        architecture: String(image?.architecture ?? ""),
-      };
-      if (typeof image?.variant === "string" && image.variant) platform.variant = image.variant;
-      found.add(formatPlatform(normalizePlatform(platform)));
+      found.add(await configPlatform(read, config));
     }
   };
   await visit(target, 0);
   return [...found].sort();
+}
+
+/** The platform an image config names, formatted. */
+async function configPlatform(read: ReadDocument, config: Descriptor): Promise<string> {
+  const image = JSON.parse(new TextDecoder().decode(await read(config)));
+  const platform: Platform = {
+    os: String(image?.os ?? ""),
+    architecture: String(image?.architecture ?? ""),
+  };
+  if (typeof image?.variant === "string" && image.variant) platform.variant = image.variant;
+  return formatPlatform(normalizePlatform(platform));
 }

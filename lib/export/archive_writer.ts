@@ -1,13 +1,23 @@
 /**
  * The archive writer: the planned records as tar, chunk by chunk, into buffers it is handed, with
- * blob bodies copied and verified on the way.
+ * blob bodies copied and verified on the way. Headers, padding and small blobs are written
+ * straight into the buffer being filled; only what does not fit waits in a queue for the next.
+ * Nothing is kept per record beyond the plan: each header is encoded when its record comes.
  *
  * @module
  */
 import type { ContentProvider } from "../stores/content.ts";
 import { type BlobCopy, openBlobCopy } from "./blob_copy.ts";
 import type { ExportProgress } from "./options.ts";
-import { BLOCK_SIZE, encodeHeader, endOfArchive, paddingLength } from "./tar.ts";
+import {
+  BLOCK_SIZE,
+  encodeHeader,
+  encodeHeaderInto,
+  endOfArchive,
+  headerLength,
+  paddingLength,
+  type TarEntry,
+} from "./tar.ts";
 import type { ArchivePlan, ArchiveRecord } from "./walk.ts";
 /** Result of filling one chunk. */
 export interface Fill {
@@ -21,12 +31,10 @@ export interface Fill {
 export class ArchiveWriter {
   readonly #provider: ContentProvider;
   readonly #records: readonly ArchiveRecord[];
-  /** Each record's tar header, encoded once: its length counts toward the total. */
-  readonly #headers: readonly Uint8Array[];
   readonly #onProgress?: (progress: ExportProgress) => void;
   readonly #progress: ExportProgress;
   #next = 0;
-  /** Bytes queued for the output ahead of anything else (framing, in-memory bodies). */
+  /** Bytes queued for the output ahead of anything else: what did not fit in the last buffer. */
   #pending: Uint8Array[] = [];
   #blob?: BlobCopy;
   #ended = false;
@@ -38,13 +46,12 @@ export class ArchiveWriter {
   ) {
     this.#provider = provider;
     this.#records = plan.records;
-    this.#headers = plan.records.map((record) => encodeHeader(entryOf(record)));
     this.#onProgress = onProgress;
     let totalBytes = 2 * BLOCK_SIZE;
     let blobs = 0;
-    for (const [i, record] of plan.records.entries()) {
+    for (const record of plan.records) {
       const size = sizeOf(record);
-      totalBytes += this.#headers[i].length + size + paddingLength(size);
+      totalBytes += headerLength(entryOf(record)) + size + paddingLength(size);
       if (record.kind === "blob") blobs++;
     }
     this.#progress = { bytes: 0, totalBytes, images: plan.manifests.length, blobs };
@@ -67,24 +74,29 @@ export class ArchiveWriter {
 
   /** Fills up to `length` bytes at `offset` of `buffer`. */
   async fill(buffer: ArrayBufferLike, offset: number, length: number): Promise<Fill> {
+    const target = new Uint8Array(buffer, offset, length);
     let filled = 0;
     while (filled < length) {
       if (this.#pending.length > 0) {
         const head = this.#pending[0];
         const n = Math.min(head.length, length - filled);
-        new Uint8Array(buffer, offset + filled, n).set(head.subarray(0, n));
+        target.set(n === head.length ? head : head.subarray(0, n), filled);
         filled += n;
         if (n === head.length) this.#pending.shift();
         else this.#pending[0] = head.subarray(n);
       } else if (this.#blob !== undefined) {
-        const target = new Uint8Array(buffer, offset + filled, length - filled);
-        const result = await this.#blob.read(target);
+        const result = await this.#blob.read(target.subarray(filled));
         filled += result.bytes;
         if (result.done) {
-          this.#pending.push(padding(this.#blob.size));
+          filled += this.#put(target, filled, ZEROS.subarray(0, paddingLength(this.#blob.size)));
           this.#blob = undefined;
         }
-      } else if (!(await this.#startNext())) {
+      } else if (this.#next < this.#records.length) {
+        filled += await this.#startNext(target, filled);
+      } else if (!this.#ended) {
+        this.#ended = true;
+        filled += this.#put(target, filled, endOfArchive());
+      } else {
         break;
       }
     }
@@ -94,24 +106,41 @@ export class ArchiveWriter {
     return { filled, ended: this.#ended && this.#pending.length === 0 };
   }
 
-  /** Queues the next record's header (and body, when in memory); false once the archive ended. */
-  async #startNext(): Promise<boolean> {
-    if (this.#next === this.#records.length) {
-      if (!this.#ended) {
-        this.#ended = true;
-        this.#pending.push(endOfArchive());
-        return true;
-      }
-      return false;
+  /**
+   * Starts the next record: writes its header at `at` of `target` (or queues it, when it does
+   * not fit), with its body when in memory, or opens its blob. Returns the bytes written.
+   */
+  async #startNext(target: Uint8Array, at: number): Promise<number> {
+    const record = this.#records[this.#next++];
+    const entry = entryOf(record);
+    let written: number;
+    if (headerLength(entry) <= target.length - at) {
+      written = encodeHeaderInto(entry, target, at);
+    } else {
+      written = this.#put(target, at, encodeHeader(entry));
     }
-    const record = this.#records[this.#next];
-    this.#pending.push(this.#headers[this.#next++]);
     if (record.kind === "file" || (record.kind === "blob" && record.bytes !== undefined)) {
-      this.#pending.push(record.bytes!, padding(record.bytes!.length));
+      written += this.#put(target, at + written, record.bytes!);
+      written += this.#put(target, at + written, ZEROS.subarray(0, paddingLength(entry.size)));
     } else if (record.kind === "blob") {
       this.#blob = await openBlobCopy(this.#provider, record.descriptor, record.origin);
     }
-    return true;
+    return written;
+  }
+
+  /**
+   * Writes what fits of `bytes` at `at` of `target` and queues the rest (which must stay
+   * unchanged until written); returns the bytes written.
+   */
+  #put(target: Uint8Array, at: number, bytes: Uint8Array): number {
+    if (this.#pending.length > 0) {
+      this.#pending.push(bytes);
+      return 0;
+    }
+    const n = Math.min(bytes.length, target.length - at);
+    target.set(n === bytes.length ? bytes : bytes.subarray(0, n), at);
+    if (n < bytes.length) this.#pending.push(bytes.subarray(n));
+    return n;
   }
 
   /** Closes the blob being copied, if any. */
@@ -128,7 +157,7 @@ function sizeOf(record: ArchiveRecord): number {
   return record.descriptor.size;
 }
 
-function entryOf(record: ArchiveRecord) {
+function entryOf(record: ArchiveRecord): TarEntry {
   return {
     name: record.name,
     mode: record.mode,
@@ -137,8 +166,5 @@ function entryOf(record: ArchiveRecord) {
   };
 }
 
+/** Zeros for padding; never written to. */
 const ZEROS = new Uint8Array(BLOCK_SIZE);
-
-function padding(size: number): Uint8Array {
-  return ZEROS.subarray(0, paddingLength(size));
-}

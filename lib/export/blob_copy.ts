@@ -6,6 +6,7 @@
  */
 import {
   type BlobOrigin,
+  closeBlob,
   type ContentProvider,
   sizeMismatch,
   withOrigin,
@@ -42,10 +43,10 @@ export async function openBlobCopy(
 ): Promise<BlobCopy> {
   const opened = await withOrigin(provider.open(descriptor), descriptor, origin);
   if (opened.size !== descriptor.size) {
-    await opened.stream.cancel().catch(() => {});
+    await closeBlob(opened);
     throw sizeMismatch(descriptor, origin, opened.size);
   }
   return typeof opened.read === "function"
-    ? new DirectBlobCopy(descriptor, origin, opened.stream, opened.read.bind(opened))
+    ? new DirectBlobCopy(descriptor, origin, opened)
     : new StreamBlobCopy(descriptor, origin, opened.stream);
 }

@@ -6,6 +6,11 @@
  * shared children costs linear time and nothing can loop), and each blob is looked up before the
  * first byte is written, so a missing or wrong-size blob fails the export before any output.
  *
+ * What the plan holds grows with the number of blobs, so it holds little per blob: a record with
+ * the blob's descriptor (as its manifest gave it) and where it was reached from (one object per
+ * image and role); its path is made when asked for. Documents are parsed once; their verified
+ * bytes are kept for the writer up to a fixed budget, beyond which the writer reads them again.
+ *
  * @module
  */
 import {
@@ -19,17 +24,16 @@ import {
   sizeMismatch,
   withOrigin,
 } from "../stores/content.ts";
-import { blobPath, parseDigest } from "../oci/digest.ts";
+import { parseDigest } from "../oci/digest.ts";
 import {
   ANNOTATION_IMAGE_NAME,
-  checkDocumentKind,
-  decodeIndex,
+  archiveIndexParts,
+  decodeChecked,
   decodeManifest,
   type Descriptor,
   type DockerManifestEntry,
   DocumentError,
-  encodeArchiveIndex,
-  encodeDockerManifest,
+  encodeDockerManifestEntry,
   OCI_LAYOUT,
 } from "../oci/documents.ts";
 import {
@@ -38,10 +42,17 @@ import {
   InvalidDocumentError,
   NotFoundError,
 } from "../oci/errors.ts";
-import { compareCodePoints } from "../oci/go_json.ts";
 import { isIndexType, isManifestType } from "../oci/media_types.ts";
 import { byPreference, formatPlatform, type PlatformMatcher } from "../oci/platforms.ts";
 import { familiarizeReference, isDigestOnlyReference } from "../oci/reference.ts";
+
+/**
+ * How many bytes of verified documents (manifests, indexes) a plan keeps for the writer, 8 MiB:
+ * those it keeps are not opened again, and the memory they take stays the same however many
+ * images there are. (Opening a file costs Deno about 20 µs outside `--allow-all`: it resolves the
+ * path's links to check it.)
+ */
+export const DOCUMENT_CACHE_BYTES = 8 * 1024 * 1024;
 
 /** How deep indexes may nest below a requested descriptor before the walk gives up. */
 export const MAX_WALK_DEPTH = 32;
@@ -58,6 +69,8 @@ export interface WalkOptions {
   blobFilter?: (descriptor: Descriptor) => boolean;
   /** Leave out absent manifests, and the children of a manifest with an absent child. */
   skipMissing?: boolean;
+  /** How many bytes of documents to keep for the writer (default {@linkcode DOCUMENT_CACHE_BYTES}). */
+  documentCacheBytes?: number;
 }
 
 /** A tar record whose body is in memory. */
@@ -146,6 +159,15 @@ export interface IncompleteImage {
 
 type Children = Descriptor[] | "skip";
 
+/** A manifest or index read and parsed, and whether the walk has been through its children. */
+interface Expansion {
+  mediaType: string;
+  children: Children;
+  walked: boolean;
+  /** The same digest expanded as another media type. */
+  next?: Expansion;
+}
+
 const encoder = new TextEncoder();
 
 /** Computes an export's records. */
@@ -160,15 +182,22 @@ export async function planArchive(
 class Walk {
   readonly #provider: ContentProvider;
   readonly #options: WalkOptions;
-  readonly #records: ArchiveRecord[] = [];
+  readonly #records: WalkedBlob[] = [];
   readonly #algorithms = new Set<string>();
-  /** Children of each expanded (media type, digest). */
-  readonly #expanded = new Map<string, Children>();
-  /** Verified bytes of each document read, by digest. */
+  /**
+   * Children of each expanded manifest or index, by digest (then media type: the same bytes may
+   * be reached as two types). Blobs without children are not kept here.
+   */
+  readonly #expanded = new Map<string, Expansion>();
+  /**
+   * Verified bytes of documents read, by digest, up to {@linkcode DOCUMENT_CACHE_BYTES} in all:
+   * their records carry them to the writer, which then need not open them again.
+   */
   readonly #documents = new Map<string, Uint8Array>();
   /** Under skipMissing: manifests whose content is incomplete, and the first blob absent. */
   readonly #absent = new Map<string, { role: string; digest: string }>();
-  /** What the provider said of blobs already looked up, by digest. */
+  #documentBytes = 0;
+  /** What the provider said of requested blobs already looked up, by digest. */
   readonly #infos = new Map<string, BlobInfo>();
 
   constructor(provider: ContentProvider, options: WalkOptions) {
@@ -229,21 +258,34 @@ class Walk {
       }
     }
 
-    const records = this.#records;
+    const records: ArchiveRecord[] = [];
     records.push(file("oci-layout", 0o444, OCI_LAYOUT));
-    records.push(file("index.json", 0o644, encodeArchiveIndex(manifests)));
+    // Both documents grow with the number of images; each is encoded entry by entry, straight
+    // into its bytes, so that neither its entries nor its text are ever held whole.
+    records.push({
+      kind: "file",
+      name: "index.json",
+      mode: 0o644,
+      bytes: await encodeParts(() => archiveIndexParts(manifests)),
+    });
     const incomplete: IncompleteImage[] = [];
     if (!options.skipDockerManifest && dockerManifests.size > 0) {
-      const entries: DockerManifestEntry[] = [];
-      for (const { manifest, names } of dockerManifests.values()) {
-        // An entry whose content is incomplete would make an archive that nothing can load:
-        // containerd writes it anyway; we leave it out and say so.
-        const missing = this.#absent.get(manifest.digest); // every entry's manifest was walked
-        if (missing !== undefined) incomplete.push({ names, manifest, missing });
-        else entries.push(await this.#dockerManifestEntry(manifest, names));
+      // An entry whose content is incomplete would make an archive that nothing can load:
+      // containerd writes it anyway; we leave it out and say so. Every entry's manifest was
+      // walked, so #absent knows.
+      const complete: { manifest: Descriptor; names: string[] }[] = [];
+      for (const entry of dockerManifests.values()) {
+        const missing = this.#absent.get(entry.manifest.digest);
+        if (missing === undefined) complete.push(entry);
+        else incomplete.push({ names: entry.names, manifest: entry.manifest, missing });
       }
-      if (entries.length > 0) {
-        records.push(file("manifest.json", 0o644, encodeDockerManifest(entries)));
+      if (complete.length > 0) {
+        records.push({
+          kind: "file",
+          name: "manifest.json",
+          mode: 0o644,
+          bytes: await encodeParts(() => this.#dockerManifestParts(complete)),
+        });
       }
     }
     if (this.#algorithms.size > 0) {
@@ -252,10 +294,20 @@ class Walk {
         records.push({ kind: "directory", name: `blobs/${algorithm}/`, mode: 0o755 });
       }
     }
-    records.sort((a, b) => compareCodePoints(a.name, b.name));
-    const unique = records.filter((r, i) => i === 0 || r.name !== records[i - 1].name);
-    await this.#statRecords(unique);
-    return { records: unique, manifests, incomplete };
+    // Blob paths sort as their (validated) digests do: `blobs/<algorithm>/<hex>` against
+    // `<algorithm>:<hex>`, no algorithm's name the start of another's.
+    const blobs = this.#records;
+    blobs.sort(byDigest);
+    let unique = 0;
+    for (const record of blobs) {
+      if (unique === 0 || record.descriptor.digest !== blobs[unique - 1].descriptor.digest) {
+        blobs[unique++] = record;
+      }
+    }
+    blobs.length = unique;
+    await this.#statRecords(blobs);
+    records.sort(byName);
+    return { records: mergeSorted(records, blobs), manifests, incomplete };
   }
 
   /**
@@ -267,7 +319,7 @@ class Walk {
     this.#validate(desc, origin);
     // containerd parses a requested index without checking its kind; #children refuses a
     // confused document here as everywhere else (CVE-2021-41190). An index is never skipped.
-    const children = await this.#children(desc, origin) as Descriptor[];
+    const children = (await this.#expand(desc, origin)).children as Descriptor[];
     this.#addBlob(desc, origin, false);
     const selected: Descriptor[] = [];
     for (const child of children) {
@@ -307,21 +359,57 @@ class Walk {
       );
     }
     this.#validate(desc, origin);
-    const key = `${desc.mediaType}\0${desc.digest}`;
-    let children = this.#expanded.get(key);
-    const firstVisit = children === undefined;
-    if (children === undefined) {
-      children = await this.#children(desc, origin);
-      this.#expanded.set(key, children);
+    const manifest = isManifestType(desc.mediaType);
+    if (!manifest && !isIndexType(desc.mediaType)) {
+      // No children: nothing to expand or remember (records are deduplicated at the end).
+      this.#addBlob(desc, origin, true);
+      return;
     }
+    const expansion = await this.#expand(desc, origin);
+    const children = expansion.children;
     if (children === "skip") return;
     this.#addBlob(desc, origin, true);
-    if (!firstVisit) return; // its children were walked the first time, from the same bytes
-    const manifest = isManifestType(desc.mediaType);
-    for (const [i, child] of children.entries()) {
-      const role = manifest ? (i === 0 ? "config" : "layer") : roleOf(child);
-      await this.#visit(child, { image: origin.image, role }, depth + 1);
+    if (expansion.walked) return; // its children were walked the first time, from the same bytes
+    expansion.walked = true;
+    if (manifest) {
+      // One origin object per image and role, shared by the records of its blobs.
+      const config = { image: origin.image, role: "config" };
+      const layer = { image: origin.image, role: "layer" };
+      for (const [i, child] of children.entries()) {
+        await this.#visit(child, i === 0 ? config : layer, depth + 1);
+      }
+    } else {
+      for (const child of children) {
+        await this.#visit(child, { image: origin.image, role: roleOf(child) }, depth + 1);
+      }
     }
+  }
+
+  /** A manifest's or index's children, from the document read the first time it is asked. */
+  async #expand(desc: Descriptor, origin: BlobOrigin): Promise<Expansion> {
+    let expansion = this.#expansion(desc);
+    if (expansion === undefined) {
+      const children = await this.#children(desc, origin);
+      expansion = { mediaType: desc.mediaType, children, walked: false };
+      const first = this.#expanded.get(desc.digest);
+      if (first === undefined) this.#expanded.set(desc.digest, expansion);
+      else [expansion.next, first.next] = [first.next, expansion];
+    }
+    return expansion;
+  }
+
+  /** The expansion of a manifest or index, if it was expanded. */
+  #expansion(desc: Descriptor): Expansion | undefined {
+    let expansion = this.#expanded.get(desc.digest);
+    while (expansion !== undefined && expansion.mediaType !== desc.mediaType) {
+      expansion = expansion.next;
+    }
+    return expansion;
+  }
+
+  /** The children a manifest or index was expanded to, if it was. */
+  #expandedChildren(desc: Descriptor): Children | undefined {
+    return this.#expansion(desc)?.children;
   }
 
   /** containerd's `images.Children`, or the skip-missing handler wrapped around it. */
@@ -338,9 +426,9 @@ class Walk {
       }
       throw error;
     }
-    this.#parse(desc, origin, () => checkDocumentKind(bytes, desc.mediaType));
-    if (!manifest) return this.#parse(desc, origin, () => decodeIndex(bytes).manifests);
-    const { config, layers } = this.#parse(desc, origin, () => decodeManifest(bytes));
+    const decoded = this.#parse(desc, origin, () => decodeChecked(bytes, desc.mediaType));
+    if ("index" in decoded) return decoded.index.manifests;
+    const { config, layers } = decoded.manifest;
     const children = [config, ...layers];
     if (this.#options.skipMissing) {
       for (const [i, child] of children.entries()) {
@@ -355,17 +443,39 @@ class Walk {
     return children;
   }
 
+  /** manifest.json in parts, one per entry: the text is their concatenation. */
+  async *#dockerManifestParts(
+    entries: Iterable<{ manifest: Descriptor; names: string[] }>,
+  ): AsyncGenerator<string> {
+    let first = true;
+    for (const { manifest, names } of entries) {
+      const entry = await this.#dockerManifestEntry(manifest, names);
+      yield (first ? "[" : ",") + encodeDockerManifestEntry(entry);
+      first = false;
+    }
+    yield "]";
+  }
+
   /** One manifest.json entry, from the manifest's verified bytes. */
   async #dockerManifestEntry(
     desc: Descriptor,
     names: readonly string[],
   ): Promise<DockerManifestEntry> {
     const origin: BlobOrigin = { image: names[0] ?? desc.digest, role: "manifest" };
-    const bytes = await this.#document(desc, origin);
-    const manifest = this.#parse(desc, origin, () => decodeManifest(bytes));
+    // The manifest's children as the walk expanded them; read again when they were not kept
+    // (skipMissing left them out) or the entry is not a manifest (a platform may select an index
+    // in an index, which decodeManifest then refuses, as containerd fails there too).
+    const children = isManifestType(desc.mediaType) ? this.#expandedChildren(desc) : undefined;
+    let manifest: { config: Descriptor; layers: readonly Descriptor[] };
+    if (Array.isArray(children) && children.length > 0) {
+      manifest = { config: children[0], layers: children.slice(1) };
+    } else {
+      const bytes = await this.#document(desc, origin);
+      manifest = this.#parse(desc, origin, () => decodeManifest(bytes));
+    }
     const path = (d: Descriptor, role: string) => {
       this.#validate(d, { image: origin.image, role });
-      return blobPath(d.digest);
+      return blobPathOf(d.digest);
     };
     const repoTags: string[] = [];
     for (const name of names) {
@@ -384,20 +494,13 @@ class Walk {
 
   /** The export handler: a blob record (unless filtered out) and its algorithm's directory. */
   #addBlob(desc: Descriptor, origin: BlobOrigin, registerAlgorithm: boolean): void {
-    const { algorithm } = parseDigest(desc.digest);
-    if (registerAlgorithm) this.#algorithms.add(algorithm);
+    // The digest was validated: its algorithm is what comes before the colon.
+    if (registerAlgorithm) this.#algorithms.add(desc.digest.slice(0, desc.digest.indexOf(":")));
     if (this.#options.blobFilter && !this.#options.blobFilter(desc)) return;
-    this.#records.push({
-      kind: "blob",
-      name: blobPath(desc.digest),
-      mode: 0o444,
-      descriptor: desc,
-      origin,
-      bytes: this.#documents.get(desc.digest),
-    });
+    this.#records.push(new WalkedBlob(desc, origin, this.#documents.get(desc.digest)));
   }
 
-  /** Reads, verifies and caches a JSON document. */
+  /** Reads and verifies a JSON document, and keeps its bytes while the budget allows. */
   async #document(desc: Descriptor, origin: BlobOrigin): Promise<Uint8Array> {
     const cached = this.#documents.get(desc.digest);
     if (cached !== undefined) {
@@ -405,7 +508,11 @@ class Walk {
       return cached;
     }
     const bytes = await withOrigin(readVerified(this.#provider, desc, origin), desc, origin);
-    this.#documents.set(desc.digest, bytes);
+    const budget = this.#options.documentCacheBytes ?? DOCUMENT_CACHE_BYTES;
+    if (this.#documentBytes + bytes.length <= budget) {
+      this.#documents.set(desc.digest, bytes);
+      this.#documentBytes += bytes.length;
+    }
     return bytes;
   }
 
@@ -433,11 +540,14 @@ class Walk {
   }
 
   /** Looks up every blob record that will be streamed from the provider. */
-  async #statRecords(records: readonly ArchiveRecord[]): Promise<void> {
-    for (const record of records) {
-      if (record.kind === "blob" && record.bytes === undefined) {
-        await this.#info(record.descriptor, record.origin);
-      }
+  async #statRecords(records: readonly BlobRecord[]): Promise<void> {
+    for (const { descriptor, origin } of records) {
+      // A manifest or index was read whole, and verified, to be expanded.
+      if (isManifestType(descriptor.mediaType) || isIndexType(descriptor.mediaType)) continue;
+      // Requested blobs were looked up already; the others once each, and not remembered.
+      const info = this.#infos.get(descriptor.digest) ??
+        await withOrigin(this.#provider.stat(descriptor), descriptor, origin);
+      if (info.size !== descriptor.size) throw sizeMismatch(descriptor, origin, info.size);
     }
   }
 
@@ -465,6 +575,87 @@ class Walk {
       );
     }
   }
+}
+
+/**
+ * UTF-8 of text made in parts, made twice: once to count its bytes, once to write them into an
+ * array of that size. Neither the whole text nor all of its parts are held at once.
+ */
+async function encodeParts(
+  parts: () => Iterable<string> | AsyncIterable<string>,
+): Promise<Uint8Array> {
+  let length = 0;
+  for await (const part of parts()) {
+    length += ASCII.test(part) ? part.length : encoder.encode(part).length;
+  }
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for await (const part of parts()) at += encoder.encodeInto(part, bytes.subarray(at)).written;
+  if (at !== length) throw new Error(`Encoded ${at} bytes of a ${length}-byte document`);
+  return bytes;
+}
+
+// deno-lint-ignore no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** `blobs/<algorithm>/<hex>` for a validated digest. */
+function blobPathOf(digest: string): string {
+  const colon = digest.indexOf(":");
+  return `blobs/${digest.slice(0, colon)}/${digest.slice(colon + 1)}`;
+}
+
+/**
+ * A blob record as the walk keeps it, one for each blob of the archive. Its path is made from its
+ * digest when asked for (a getter: a copy made by spreading the record has no `name`), which
+ * saves a string of about 100 bytes per blob.
+ */
+class WalkedBlob implements BlobRecord {
+  readonly kind = "blob";
+  readonly mode = 0o444;
+  readonly descriptor: Descriptor;
+  readonly origin: BlobOrigin;
+  readonly bytes?: Uint8Array;
+
+  constructor(descriptor: Descriptor, origin: BlobOrigin, bytes: Uint8Array | undefined) {
+    this.descriptor = descriptor;
+    this.origin = origin;
+    this.bytes = bytes;
+  }
+
+  get name(): string {
+    return blobPathOf(this.descriptor.digest);
+  }
+}
+
+function byDigest(a: BlobRecord, b: BlobRecord): number {
+  const x = a.descriptor.digest;
+  const y = b.descriptor.digest;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Orders records by name; names are ASCII, where this is byte order. */
+function byName(a: ArchiveRecord, b: ArchiveRecord): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/**
+ * Merges two lists sorted by name into one, a name found in both written once (the first list's
+ * record, as a file or directory of the archive itself).
+ */
+function mergeSorted(
+  first: readonly ArchiveRecord[],
+  second: readonly ArchiveRecord[],
+): ArchiveRecord[] {
+  const out: ArchiveRecord[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < first.length || j < second.length) {
+    const next = j === second.length || (i < first.length && byName(first[i], second[j]) <= 0)
+      ? first[i++]
+      : second[j++];
+    if (out.length === 0 || out[out.length - 1].name !== next.name) out.push(next);
+  }
+  return out;
 }
 
 function file(name: string, mode: number, text: string): FileRecord {

@@ -8,11 +8,13 @@ import { describe, parseDigest } from "./digest.ts";
 import { InvalidArgumentError } from "./errors.ts";
 import {
   canonicalBase64,
-  decodeJson,
+  decodeParsed,
   encodeString,
   encodeStringList,
   encodeStringMap,
   GoJsonError,
+  type ParsedJson,
+  parseJson,
   PRESENT,
   type Schema,
 } from "./go_json.ts";
@@ -175,9 +177,18 @@ export class DocumentError extends Error {
   }
 }
 
-function decode(bytes: Uint8Array, schema: Schema): Fields {
+function parse(bytes: Uint8Array): ParsedJson {
   try {
-    return decodeJson(bytes, schema) as Fields;
+    return parseJson(bytes);
+  } catch (error) {
+    if (error instanceof GoJsonError) throw new DocumentError(error.message);
+    throw error;
+  }
+}
+
+function decode(parsed: ParsedJson, schema: Schema): Fields {
+  try {
+    return decodeParsed(parsed, schema) as Fields;
   } catch (error) {
     if (error instanceof GoJsonError) throw new DocumentError(error.message);
     throw error;
@@ -192,7 +203,11 @@ function decode(bytes: Uint8Array, schema: Schema): Fields {
  * @throws {DocumentError}
  */
 export function checkDocumentKind(bytes: Uint8Array, mediaType: string): void {
-  const doc = decode(bytes, UNKNOWN_DOCUMENT);
+  checkKind(parse(bytes), mediaType);
+}
+
+function checkKind(parsed: ParsedJson, mediaType: string): void {
+  const doc = decode(parsed, UNKNOWN_DOCUMENT);
   const docType = typeof doc.mediaType === "string" ? doc.mediaType : "";
   if (doc.fsLayers === PRESENT) throw new DocumentError("schema 1 manifests are not supported");
   if (isManifestType(mediaType) && (doc.manifests === PRESENT || isIndexType(docType))) {
@@ -213,7 +228,11 @@ export function checkDocumentKind(bytes: Uint8Array, mediaType: string): void {
  * @throws {DocumentError}
  */
 export function decodeManifest(bytes: Uint8Array): Manifest {
-  const fields = decode(bytes, MANIFEST);
+  return toManifest(parse(bytes));
+}
+
+function toManifest(parsed: ParsedJson): Manifest {
+  const fields = decode(parsed, MANIFEST);
   return {
     mediaType: fields.mediaType as string | undefined,
     config: toDescriptor(fields.config, "config"),
@@ -228,7 +247,11 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
  * @throws {DocumentError}
  */
 export function decodeIndex(bytes: Uint8Array): Index {
-  const fields = decode(bytes, INDEX);
+  return toIndex(parse(bytes));
+}
+
+function toIndex(parsed: ParsedJson): Index {
+  const fields = decode(parsed, INDEX);
   return {
     mediaType: fields.mediaType as string | undefined,
     manifests: ((fields.manifests ?? []) as unknown[]).map((d, i) =>
@@ -237,13 +260,39 @@ export function decodeIndex(bytes: Uint8Array): Index {
   };
 }
 
+/**
+ * {@linkcode checkDocumentKind}, then {@linkcode decodeManifest} or {@linkcode decodeIndex} as the
+ * media type says, from one parse of the bytes.
+ *
+ * @throws {DocumentError}
+ */
+export function decodeChecked(
+  bytes: Uint8Array,
+  mediaType: string,
+): { manifest: Manifest } | { index: Index } {
+  const parsed = parse(bytes);
+  checkKind(parsed, mediaType);
+  return isManifestType(mediaType) ? { manifest: toManifest(parsed) } : { index: toIndex(parsed) };
+}
+
+/** Media types seen, each kept once: thousands of descriptors share a handful of them. */
+const MEDIA_TYPES = new Map<string, string>();
+
+/** The one copy of a media type string that descriptors share (at most 1,024 are kept). */
+function shared(mediaType: string): string {
+  const known = MEDIA_TYPES.get(mediaType);
+  if (known !== undefined) return known;
+  if (MEDIA_TYPES.size < 1024) MEDIA_TYPES.set(mediaType, mediaType);
+  return mediaType;
+}
+
 /** Fills Go's zero values into a decoded descriptor and checks its size. */
 function toDescriptor(value: unknown, path: string): Descriptor {
   const fields = (value ?? {}) as Fields;
   const size = (fields.size ?? 0) as number;
   if (size < 0) throw new DocumentError(`${path}.size: ${size} is negative`);
   const descriptor: Descriptor = {
-    mediaType: (fields.mediaType ?? "") as string,
+    mediaType: shared((fields.mediaType ?? "") as string),
     digest: (fields.digest ?? "") as string,
     size,
   };
@@ -372,8 +421,21 @@ export function encodeDescriptor(d: Descriptor): string {
 
 /** The `index.json` containerd 2.x writes: schema version 2, the OCI index media type, the list. */
 export function encodeArchiveIndex(manifests: readonly Descriptor[]): string {
-  const list = manifests.length === 0 ? "null" : `[${manifests.map(encodeDescriptor).join(",")}]`;
-  return `{"schemaVersion":2,"mediaType":${encodeString(OCI_INDEX)},"manifests":${list}}`;
+  return [...archiveIndexParts(manifests)].join("");
+}
+
+/** {@linkcode encodeArchiveIndex} in parts, one per descriptor: the text is their concatenation. */
+export function* archiveIndexParts(manifests: readonly Descriptor[]): Generator<string> {
+  const head = `{"schemaVersion":2,"mediaType":${encodeString(OCI_INDEX)},"manifests":`;
+  if (manifests.length === 0) {
+    yield `${head}null}`;
+    return;
+  }
+  yield `${head}[`;
+  for (const [i, manifest] of manifests.entries()) {
+    yield (i === 0 ? "" : ",") + encodeDescriptor(manifest);
+  }
+  yield "]}";
 }
 
 /** The `oci-layout` file. */
@@ -391,9 +453,11 @@ export interface DockerManifestEntry {
 
 /** Encodes Docker's `manifest.json` as containerd writes it. */
 export function encodeDockerManifest(entries: readonly DockerManifestEntry[]): string {
-  return "[" +
-    entries.map((e) =>
-      `{"Config":${encodeString(e.config)},"RepoTags":${encodeStringList(e.repoTags)}` +
-      `,"Layers":${encodeStringList(e.layers)}}`
-    ).join(",") + "]";
+  return "[" + entries.map(encodeDockerManifestEntry).join(",") + "]";
+}
+
+/** Encodes one entry of Docker's `manifest.json`. */
+export function encodeDockerManifestEntry(e: DockerManifestEntry): string {
+  return `{"Config":${encodeString(e.config)},"RepoTags":${encodeStringList(e.repoTags)}` +
+    `,"Layers":${encodeStringList(e.layers)}}`;
 }

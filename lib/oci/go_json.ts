@@ -49,13 +49,81 @@ const strictDecoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true })
  * @throws {GoJsonError} when the bytes are not JSON or a value does not fit the schema.
  */
 export function decodeJson(bytes: Uint8Array, schema: Schema): unknown {
-  let parsed: unknown;
+  return decodeParsed(parseJson(bytes), schema);
+}
+
+/** Go's decoder refuses values nested deeper than this (`maxNestingDepth`). */
+const MAX_DEPTH = 10000;
+
+/**
+ * One pass over JSON text, outside its strings: how deep arrays and objects nest, and whether a
+ * number token has a fraction, an exponent or 16 digits or more (and so may not be a plain
+ * integer that a double holds exactly). Invalid text is left for JSON.parse to refuse.
+ */
+function scanJson(text: string): { depth: number; inexact: boolean } {
+  let depth = 0;
+  let max = 0;
+  let inexact = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) { // a string: skip to its closing quote
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    } else if (!inexact && (c === 0x2d || (c >= 0x30 && c <= 0x39))) {
+      let digits = 0;
+      for (; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d >= 0x30 && d <= 0x39) digits++;
+        else if (d === 0x2e || d === 0x65 || d === 0x45) inexact = true;
+        else if (d !== 0x2d && d !== 0x2b) break;
+      }
+      if (digits > 15) inexact = true;
+      i--;
+    }
+  }
+  return { depth: max, inexact };
+}
+
+/** JSON text parsed as Go's decoder reads it, not yet decoded with a schema. */
+export interface ParsedJson {
+  /** The parsed value, numbers kept as their source text. */
+  readonly value: unknown;
+}
+
+/**
+ * The first half of {@linkcode decodeJson}: parses the bytes once, so that the value can be
+ * decoded with several schemas ({@linkcode decodeParsed}).
+ *
+ * @throws {GoJsonError} when the bytes are not JSON.
+ */
+export function parseJson(bytes: Uint8Array): ParsedJson {
   try {
-    parsed = JSON.parse(decodeUtf8(bytes), keepNumberSource);
+    const text = decodeUtf8(bytes);
+    // A reviver that keeps each number's source makes parsing several times slower. It is needed
+    // only where a number may not be a plain integer that a double holds exactly; where none is
+    // (the common case), numbers stay numbers and are read as their source would be.
+    const { depth, inexact } = scanJson(text);
+    if (depth > MAX_DEPTH) throw new Error("exceeded max depth");
+    return { value: inexact ? JSON.parse(text, keepNumberSource) : JSON.parse(text) };
   } catch (error) {
     throw new GoJsonError(`invalid JSON (${(error as Error).message})`, "");
   }
-  return decodeElement(parsed, schema, "");
+}
+
+/**
+ * The second half of {@linkcode decodeJson}: decodes a parsed value with a schema.
+ *
+ * @throws {GoJsonError} when a value does not fit the schema.
+ */
+export function decodeParsed(parsed: ParsedJson, schema: Schema): unknown {
+  return decodeElement(parsed.value, schema, "");
 }
 
 /**
@@ -123,6 +191,12 @@ function keepNumberSource(
 
 function decodeValue(value: unknown, schema: Schema, path: string): unknown {
   if (schema.kind === "raw") return PRESENT;
+  // A number parsed without its source is a plain integer of at most 15 digits (parseJson):
+  // exact, within both integer kinds' range.
+  if (typeof value === "number") {
+    if (schema.kind === "int" || schema.kind === "int64") return value === 0 ? 0 : value;
+    value = new SourceNumber(String(value));
+  }
   if (value === null) return undefined; // Go leaves the zero value
   switch (schema.kind) {
     case "string":
@@ -185,7 +259,8 @@ function goString(value: string): string {
 /** Go decodes a JSON array of numbers 0..255 into a []byte too. */
 function base64OfArray(items: unknown[], path: string): string {
   let binary = "";
-  for (const [i, item] of items.entries()) {
+  for (let [i, item] of items.entries()) {
+    if (typeof item === "number") item = new SourceNumber(String(item));
     if (item === null) {
       binary += "\0";
       continue;
@@ -256,6 +331,7 @@ function typeError(expected: string, value: unknown, path: string): GoJsonError 
 
 function jsonKind(value: unknown): string {
   if (value instanceof SourceNumber) return `number ${value.source}`;
+  if (typeof value === "number") return `number ${value}`;
   if (Array.isArray(value)) return "an array";
   if (value === null) return "null";
   if (typeof value === "object") return "an object";
@@ -274,12 +350,17 @@ function joinPath(path: string, key: string): string {
 
 const HEX = "0123456789abcdef";
 
+/** Printable ASCII but `"`, `\\`, `<`, `>` and `&`: what Go writes as it is. */
+const PLAIN_ASCII = /^[\x20\x21\x23-\x25\x27-\x3b\x3d\x3f-\x5b\x5d-\x7e]*$/;
+
 /**
  * Encodes a string as Go's `json.Marshal` does: `<`, `>` and `&` as `\u003c` `\u003e` `\u0026`,
  * U+2028 and U+2029 escaped, `\b \f \n \r \t` short forms, other control characters as `\u00XX`,
  * a lone surrogate as `\ufffd`, everything else raw.
  */
 export function encodeString(value: string): string {
+  // Most strings (digests, media types, names, paths) are ASCII that needs no escape.
+  if (PLAIN_ASCII.test(value)) return '"' + value + '"';
   let out = '"';
   let start = 0;
   for (let i = 0; i < value.length; i++) {

@@ -88,10 +88,15 @@ export interface OpenedBlob {
    * Optionally, reads the blob's next bytes into `buffer`, as `Deno.FsFile.read` does: resolves
    * with how many bytes it placed at the start of `buffer` (at most its length), or null at the
    * end. When it is given, the exporter reads through it alone, straight into the consumer's
-   * buffer with the next read in flight while the last one is hashed, and cancels `stream` when
-   * it is done to close the blob.
+   * buffer with the next read in flight while the last one is hashed, and closes the blob when
+   * it is done (`close()`, else by cancelling `stream`).
    */
   read?(buffer: Uint8Array): Promise<number | null>;
+  /**
+   * Optionally, closes the blob without using `stream`, which then need not ever be made: once
+   * done with a blob, the exporter calls this when it is given, and cancels `stream` otherwise.
+   */
+  close?(): void | Promise<void>;
 }
 
 /**
@@ -287,6 +292,21 @@ export async function readVerified(
   const blob = await provider.open(descriptor);
   const bytes = new Uint8Array(descriptor.size + 1);
   let filled = 0;
+  if (typeof blob.read === "function") {
+    // Straight into `bytes`, to the end or one byte past the descriptor's size.
+    try {
+      while (filled < bytes.length) {
+        const n = await blob.read(bytes.subarray(filled));
+        if (n === null) break;
+        filled += n;
+      }
+    } finally {
+      await closeBlob(blob);
+    }
+    const content = bytes.subarray(0, filled);
+    checkBlobEnd(descriptor, origin, filled, () => digestOf(content, algorithm));
+    return content;
+  }
   const reader = blob.stream.getReader();
   try {
     while (true) {
@@ -304,6 +324,19 @@ export async function readVerified(
   const content = bytes.subarray(0, filled);
   checkBlobEnd(descriptor, origin, filled, () => digestOf(content, algorithm));
   return content;
+}
+
+/**
+ * Closes an opened blob, through `close()` when it has one, else by cancelling its stream; a
+ * failure to close is ignored.
+ */
+export async function closeBlob(blob: OpenedBlob): Promise<void> {
+  try {
+    if (typeof blob.close === "function") await blob.close();
+    else await blob.stream.cancel();
+  } catch {
+    // nothing more can be done for it
+  }
 }
 
 /**

@@ -209,7 +209,13 @@ function rebuild(records: readonly TarRecord[], changed: ReadonlySet<string>): U
     );
   }
   parts.push(endOfArchive());
-  return new Uint8Array(parts.flatMap((p) => [...p]));
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
 }
 
 const INDEX_MEDIA_TYPE = '"mediaType":"application/vnd.oci.image.index.v1+json",';

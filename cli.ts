@@ -20,12 +20,12 @@ import {
   hostPlatform,
   type ManifestRequest,
   only,
-  openLayout,
   parsePlatform,
 } from "./mod.ts";
 import { listImageSummaries, resolveImage } from "./lib/cli/images.ts";
 import { copyToWriter, OutputError, writeAll, writeFileAtomically } from "./lib/cli/output.ts";
 import { formatBytes, ProgressLine } from "./lib/cli/progress.ts";
+import { openStore } from "./lib/cli/open_store.ts";
 
 const HELP = `ocipack ${denoJson.version}: write container image archives from a content store
 
@@ -52,7 +52,8 @@ IMAGE is a name from the store (as 'ocipack list' shows it, or its short form su
 
 Options:
   -s, --store DIR              The store: an OCI image layout, or containerd's content directory
-                               (.../io.containerd.content.v1.content; images by digest only)
+                               (.../io.containerd.content.v1.content; images by digest only),
+                               or an archive file (plain tar) to re-export from
   -o, --output FILE            Write to FILE (via a temporary file, renamed into place when
                                complete); '-' or no -o writes to stdout, which must not be a
                                terminal
@@ -81,7 +82,7 @@ List the named images of a store: name, media type, digest, size for this machin
 and platforms, as 'ctr images ls' does.
 
 Options:
-  -s, --store DIR   The store (an OCI image layout)
+  -s, --store DIR   The store (an OCI image layout, or an archive file)
       --json        Print a JSON array instead of a table
   -h, --help        Show this help
 
@@ -157,7 +158,7 @@ async function exportCommand(args: string[], signal: AbortSignal): Promise<void>
     );
   }
 
-  const layout = await openLayout(store);
+  const layout = await openStore(store);
   const manifests: ManifestRequest[] = [];
   for (const image of positionals) manifests.push(await resolveImage(layout, image));
   const progress = !values.quiet && Deno.stderr.isTerminal()
@@ -198,7 +199,7 @@ async function listCommand(args: string[]): Promise<void> {
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`, LIST_HELP);
   }
-  const layout = await openLayout(values.store as string);
+  const layout = await openStore(values.store as string);
   const images = await listImageSummaries(layout, only(hostPlatform()));
   if (values.json) return await printOut(JSON.stringify(images, null, 2) + "\n");
   const rows = [["REF", "TYPE", "DIGEST", "SIZE", "PLATFORMS"]];

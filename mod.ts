@@ -32,6 +32,7 @@ export {
   type PlatformOption,
 } from "./lib/export/exporter.ts";
 export { Layout, MAX_STORE_INDEX_SIZE, openLayout } from "./lib/stores/layout.ts";
+export { ArchiveStore, openArchive } from "./lib/stores/archive/store.ts";
 export {
   type BlobInfo,
   type ContentProvider,

@@ -26,18 +26,23 @@ import { listImageSummaries, resolveImage } from "./lib/cli/images.ts";
 import { copyToWriter, OutputError, writeAll, writeFileAtomically } from "./lib/cli/output.ts";
 import { formatBytes, ProgressLine } from "./lib/cli/progress.ts";
 import { openStore } from "./lib/cli/open_store.ts";
+import { CommandUsageError, importCommand, verifyCommand } from "./lib/cli/archive_commands.ts";
 
 const HELP = `ocipack ${denoJson.version}: write container image archives from a content store
 
 Usage:
   ocipack export --store DIR [-o FILE] [options] IMAGE...
   ocipack list --store DIR [--json]
+  ocipack import --store DIR [options] FILE|-
+  ocipack verify [options] FILE|-
   ocipack --version
 
 Commands:
   export   Write an archive of images (OCI layout + Docker manifest.json) that docker load,
            podman load, ctr images import and skopeo accept
-  list     List the images of a store
+  list     List the images of a store (a directory, or an archive file)
+  import   Add the images of an archive to a store, all or nothing
+  verify   Check an archive without storing it
 
 Run 'ocipack <command> --help' for a command's options and examples.
 `;
@@ -237,6 +242,13 @@ export async function main(args: string[]): Promise<number> {
       await exportCommand(rest, controller.signal);
     } else if (command === "list" || command === "ls") {
       await listCommand(rest);
+    } else if (command === "verify" || command === "import") {
+      const run = command === "verify" ? verifyCommand : importCommand;
+      await run(rest, controller.signal, printOut).catch((error) => {
+        throw error instanceof CommandUsageError
+          ? new UsageError(error.message, error.help)
+          : error;
+      });
     } else {
       throw new UsageError(`unknown command ${JSON.stringify(command)}`, HELP);
     }
@@ -263,7 +275,11 @@ function report(error: unknown): number {
   if (debugEnabled()) {
     printErr(`ocipack: ${(error as Error)?.stack ?? String(error)}\n`);
   } else if (error instanceof UsageError) {
-    const command = error.help === HELP ? "" : error.help === LIST_HELP ? " list" : " export";
+    const command = error.help === HELP
+      ? ""
+      : error.help === LIST_HELP
+      ? " list"
+      : ` ${error.help.match(/^Usage: ocipack (\w+)/)?.[1] ?? "export"}`;
     printErr(`ocipack: ${error.message}\nTry 'ocipack${command} --help'.\n`);
   } else {
     printErr(`ocipack: ${error instanceof Error ? error.message : String(error)}\n`);

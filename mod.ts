@@ -33,6 +33,13 @@ export {
 } from "./lib/export/exporter.ts";
 export { Layout, MAX_STORE_INDEX_SIZE, openLayout } from "./lib/stores/layout.ts";
 export { ArchiveStore, openArchive } from "./lib/stores/archive/store.ts";
+export { importArchive, type ImportOptions, type ImportResult } from "./lib/import/importer.ts";
+export {
+  type VerifiedImage,
+  verifyArchive,
+  type VerifyOptions,
+  type VerifyResult,
+} from "./lib/import/verify.ts";
 export {
   type BlobInfo,
   type ContentProvider,
@@ -55,6 +62,7 @@ export {
 export {
   DigestMismatchError,
   type ErrorContext,
+  InvalidArchiveError,
   InvalidArgumentError,
   InvalidDigestError,
   InvalidDocumentError,

@@ -233,6 +233,15 @@ export async function synthesizeDockerImages(
   };
 }
 
+/**
+ * The platform of an image config as containerd's `ConfigPlatform` gives it (normalized).
+ *
+ * @throws {InvalidArchiveError} when the config does not parse.
+ */
+export function configPlatform(bytes: Uint8Array, path: string): Platform {
+  return decodeConfig(bytes, path).platform;
+}
+
 /** The platform (as containerd's `ConfigPlatform`, normalized) and diff_ids of a config. */
 function decodeConfig(
   bytes: Uint8Array,

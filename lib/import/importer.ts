@@ -32,6 +32,8 @@ export interface ImportOptions {
   digests?: boolean;
   /** As ctr's `--index-name`: name the archive's index itself (and keep it). */
   indexName?: string;
+  /** The date of the default base name `import-YYYY-MM-DD` (local time). Default: now. */
+  now?: Date;
   /** Stops the import; the store is left as it was. */
   signal?: AbortSignal;
   /** Refuse a compressed archive that expands past this many bytes. */

@@ -148,25 +148,31 @@ export async function resolveArchive(
     throw invalid(`Invalid index.json: ${error.message}`, "index.json");
   }
 
+  const rootName = format === "oci" ? "index.json" : "manifest.json";
   const blobs = new Map<string, Descriptor>();
   const platforms = new Map<string, Platform[]>();
-  const nameOf = (d: Descriptor) => contents.blobs.get(d.digest)?.name ?? d.digest;
+  const fileNames = new Map<string, string>();
+  for (const file of contents.files.values()) fileNames.set(file.digest, file.name);
+  const nameOf = (d: Descriptor) =>
+    contents.blobs.get(d.digest)?.name ?? fileNames.get(d.digest) ??
+      (synthesized.has(d.digest) ? `${rootName} (${d.digest})` : d.digest);
 
-  const need = (descriptor: Descriptor, role: string, optional = false): boolean => {
+  const need = (descriptor: Descriptor, role: string, from: string, optional = false): boolean => {
     try {
       parseDigest(descriptor.digest);
     } catch (error) {
       throw invalid(
-        `The ${role} descriptor has an invalid digest: ${(error as OcipackError).message}`,
-        undefined,
+        `A ${role} descriptor in ${from} has an invalid digest: ${(error as OcipackError).message}`,
+        from,
       );
     }
     const size = available.get(descriptor.digest);
     if (size === undefined) {
       if (optional) return false;
+      const path = `blobs/${descriptor.digest.replace(":", "/")}`;
       throw invalid(
-        `The ${role} ${descriptor.digest} is not in the archive`,
-        `blobs/${descriptor.digest.replace(":", "/")}`,
+        `The ${role} ${descriptor.digest} named in ${from} is not in the archive (no entry ${path})`,
+        path,
         descriptor.digest,
       );
     }
@@ -183,16 +189,16 @@ export async function resolveArchive(
     return true;
   };
 
-  const walk = (descriptor: Descriptor, depth: number, found: Platform[]): void => {
+  const walk = (descriptor: Descriptor, depth: number, found: Platform[], from: string): void => {
     if (depth > MAX_DEPTH) throw invalid(`Indexes nest more than ${MAX_DEPTH} deep`);
     const manifest = isManifestType(descriptor.mediaType);
     const index = isIndexType(descriptor.mediaType);
     if (!manifest && !index) {
-      need(descriptor, "blob");
+      need(descriptor, "blob", from);
       return;
     }
     const role = manifest ? "manifest" : "index";
-    need(descriptor, role);
+    need(descriptor, role, from);
     if (descriptor.size > MAX_DOCUMENT_SIZE) {
       throw invalid(
         `The ${role} ${descriptor.digest} is ${descriptor.size} bytes, over the ` +
@@ -208,7 +214,7 @@ export async function resolveArchive(
       checkDocumentKind(bytes, descriptor.mediaType);
       if (manifest) {
         const m = decodeManifest(bytes);
-        need(m.config, "config");
+        need(m.config, "config", nameOf(descriptor));
         const config = document(m.config);
         const platform = descriptor.platform ??
           (config === undefined ? undefined : configPlatform(config, nameOf(m.config)));
@@ -217,13 +223,15 @@ export async function resolveArchive(
         ) {
           found.push(platform);
         }
-        for (const layer of m.layers) need(layer, "layer", isNonDistributable(layer.mediaType));
+        for (const layer of m.layers) {
+          need(layer, "layer", nameOf(descriptor), isNonDistributable(layer.mediaType));
+        }
       } else {
         for (const child of decodeIndex(bytes).manifests) {
           if (child.platform !== undefined && options.platform?.match(child.platform) === false) {
             continue;
           }
-          walk(child, depth + 1, found);
+          walk(child, depth + 1, found, nameOf(descriptor));
         }
       }
     } catch (error) {
@@ -236,11 +244,11 @@ export async function resolveArchive(
     // As ctr: the root's entries are filtered by platform too; a filtered one keeps its name.
     const found: Platform[] = [];
     if (entry.platform !== undefined && options.platform?.match(entry.platform) === false) {
-      need(entry, isIndexType(entry.mediaType) ? "index" : "manifest");
+      need(entry, isIndexType(entry.mediaType) ? "index" : "manifest", rootName);
       found.push(entry.platform);
     } else {
       try {
-        walk(entry, 0, found);
+        walk(entry, 0, found, rootName);
       } catch (error) {
         const name = entry.annotations?.[ANNOTATION_IMAGE_NAME] ||
           entry.annotations?.[ANNOTATION_REF_NAME];

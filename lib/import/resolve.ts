@@ -24,6 +24,7 @@ import { InvalidArchiveError, type OcipackError } from "../oci/errors.ts";
 import { isIndexType, isManifestType, isNonDistributable, OCI_INDEX } from "../oci/media_types.ts";
 import type { Platform, PlatformMatcher } from "../oci/platforms.ts";
 import { digestOf } from "../oci/digest.ts";
+import { parseReference } from "../oci/reference.ts";
 
 /** The deepest nesting of indexes followed. */
 const MAX_DEPTH = 32;
@@ -295,10 +296,29 @@ export function nameImages(
   if (options.indexName) images.push({ name: options.indexName, target: root });
   for (const entry of entries) {
     const name = entryName(entry, prefix, filter);
-    if (name !== "") images.push({ name, target: entry });
+    if (name !== "") images.push({ name: checkName(name), target: entry });
     if (options.digests) images.push({ name: `${prefix}@${entry.digest}`, target: entry });
   }
   return images;
+}
+
+/**
+ * Refuses a name the store could not export again: one that is not a reference (distribution's
+ * `Parse`), such as one with invalid UTF-8, control characters or upper case in its path.
+ * ctr stores any string; an exporter must parse the names it writes.
+ */
+function checkName(name: string): string {
+  try {
+    parseReference(name);
+  } catch (error) {
+    throw new InvalidArchiveError(
+      `index.json names an image ${JSON.stringify(name)}, which is not a valid reference: ${
+        (error as Error).message
+      }`,
+      { entry: "index.json", cause: error },
+    );
+  }
+  return name;
 }
 
 /** containerd's `imageName` with `AddRefPrefix` / `FilterRefPrefix`. */

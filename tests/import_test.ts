@@ -118,7 +118,6 @@ Deno.test("import: Docker formats synthesize the same image, layers kept as they
       const layout = await openLayout(store);
       const { target } = await layout.getImage("docker.io/library/hello:1");
       assert.equal(target.mediaType, "application/vnd.docker.distribution.manifest.v2+json");
-      assert.deepEqual(target.platform, { architecture: "amd64", os: "linux" });
       const manifest = await new Response((await layout.open(target)).stream).json();
       assert.equal(
         manifest.layers[0].mediaType,

@@ -299,7 +299,10 @@ export function nameImages(
     if (name !== "") images.push({ name: checkName(name), target: entry });
     if (options.digests) images.push({ name: `${prefix}@${entry.digest}`, target: entry });
   }
-  return images;
+  // A name given twice (two tags of one manifest under --digests) points where it last did.
+  const unique = new Map<string, ResolvedImage>();
+  for (const image of images) unique.set(image.name, image);
+  return [...unique.values()];
 }
 
 /**

@@ -208,10 +208,12 @@ export class LayoutWriter {
         return !name || !names.has(name);
       });
       for (const image of images) {
+        // As containerd's image store: a name keeps its target's media type, digest and size.
         kept.push({
-          ...image.target,
+          mediaType: image.target.mediaType,
+          digest: image.target.digest,
+          size: image.target.size,
           annotations: {
-            ...image.target.annotations,
             [ANNOTATION_IMAGE_NAME]: image.name,
             [ANNOTATION_REF_NAME]: ociReferenceName(image.name),
           },

@@ -229,6 +229,7 @@ export async function readArchive(
     let digest: string;
     try {
       for await (const chunk of entry.chunks()) {
+        options.signal?.throwIfAborted();
         if (head === undefined) {
           head = chunk.slice(0, 4);
           if (!special && !looksLikeJson(head)) held = undefined;

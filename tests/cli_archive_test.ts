@@ -136,3 +136,55 @@ Deno.test("cli: verify, import, and an archive as --store", async () => {
     assert.match(r.stdout, /^Usage: ocipack import --store DIR/);
   });
 });
+
+Deno.test("cli: import interrupted by SIGINT exits 130 and leaves the store as it was", async () => {
+  await withTempDir(async (dir) => {
+    const all = `${dir}/all.tar`;
+    let r = await run(["export", "-q", "--store", STORE, "--all-platforms", "-o", all, MULTI]);
+    assert.equal(r.code, 0, r.stderr);
+    r = await run([
+      "import",
+      "--store",
+      `${dir}/store`,
+      `${dir}/all.tar`,
+      "--platform",
+      "linux/arm64",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const before = await listing(`${dir}/store`);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-R",
+        "-W",
+        "--no-lock",
+        CLI,
+        "import",
+        "--store",
+        `${dir}/store`,
+        "--all-platforms",
+        "-",
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    const bytes = await Deno.readFile(all);
+    await writer.write(bytes.subarray(0, bytes.length / 2)); // and then nothing more
+    // Wait until the import has staged something, then interrupt it.
+    while (
+      !(await Array.fromAsync(Deno.readDir(`${dir}/store`))).some((e) =>
+        e.name.startsWith(".ocipack-staging-")
+      )
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    child.kill("SIGINT");
+    const { code } = await child.output();
+    await writer.close().catch(() => {});
+    assert.equal(code, 130);
+    assert.deepEqual(await listing(`${dir}/store`), before);
+  });
+});

@@ -103,8 +103,10 @@ export async function importArchive(
   }
   const matcher = options.platform === "all" ? undefined : options.platform ?? defaultStrict();
   const writer = await LayoutWriter.open(store);
-  const onAbort = () => stream.cancel(options.signal?.reason).catch(() => {});
-  options.signal?.addEventListener("abort", onAbort, { once: true });
+  // An abort errors a pending read at once (and cancels the source), even mid-blob.
+  const input = options.signal === undefined
+    ? stream
+    : stream.pipeThrough(new TransformStream<Uint8Array, Uint8Array>(), { signal: options.signal });
   try {
     const sink: BlobSink = {
       async open(_name, digest, size) {
@@ -114,7 +116,7 @@ export async function importArchive(
         return await writer.create();
       },
     };
-    const contents = await readArchive(stream, {
+    const contents = await readArchive(input, {
       sink,
       signal: options.signal,
       maxDecompressedSize: options.maxDecompressedSize,
@@ -141,7 +143,5 @@ export async function importArchive(
   } catch (error) {
     await writer.abort();
     throw options.signal?.aborted ? options.signal.reason : error;
-  } finally {
-    options.signal?.removeEventListener("abort", onAbort);
   }
 }

@@ -76,7 +76,10 @@ export async function verifyArchive(
   options: VerifyOptions = {},
 ): Promise<VerifyResult> {
   const matcher = options.platform === "all" ? undefined : options.platform ?? defaultStrict();
-  const contents = await readArchive(stream, { signal: options.signal });
+  const input = options.signal === undefined
+    ? stream
+    : stream.pipeThrough(new TransformStream<Uint8Array, Uint8Array>(), { signal: options.signal });
+  const contents = await readArchive(input, { signal: options.signal });
   const resolved = await resolveArchive(contents, { platform: matcher });
   if (resolved.format === "oci" && contents.manifestJson !== undefined) {
     checkManifestJson(

@@ -283,3 +283,6 @@ try {
   await containerd?.stop();
   await Deno.remove(work, { recursive: true });
 }
+
+// The other half of a transfer: importing the same image's archive (bench/import.ts).
+await import("./import.ts");

@@ -396,3 +396,67 @@ for (const c of CASES) {
     }
   });
 }
+
+Deno.test("verify refuses a manifest.json that disagrees with index.json; import (OCI wins) does not", async () => {
+  const renamed = rebuild(
+    withBody(
+      "manifest.json",
+      decoder.decode(records.find((r) => r.name === "manifest.json")!.body).replace(
+        "hello:oci",
+        "hello:other",
+      ),
+    ),
+  );
+  await assert.rejects(verifyArchive(ReadableStream.from([renamed])), (error: unknown) => {
+    assert(error instanceof InvalidArchiveError);
+    assert.equal(error.entry, "manifest.json");
+    assert.match(error.message, /names hello:other .* but index.json does not name that image so/);
+    return true;
+  });
+  const relaid = rebuild(
+    withBody(
+      "manifest.json",
+      `[{"Config":"blobs/sha256/${"0".repeat(64)}","RepoTags":[],"Layers":[]}]`,
+    ),
+  );
+  await assert.rejects(
+    verifyArchive(ReadableStream.from([relaid])),
+    /matches no manifest of index.json/,
+  );
+  const dir = await Deno.makeTempDir({ prefix: "ocipack-hostile-" });
+  try {
+    const result = await importArchive(ReadableStream.from([renamed]), dir);
+    assert.deepEqual(result.images.map((i) => i.name), ["docker.io/library/hello:oci"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("verify checks only the selected platforms' content", async () => {
+  const r = readTar(MULTI);
+  const idx = JSON.parse(decoder.decode(r.find((x) => x.name === "index.json")!.body));
+  const list = JSON.parse(
+    decoder.decode(
+      r.find((x) => x.name === `blobs/sha256/${idx.manifests[0].digest.slice(7)}`)!.body,
+    ),
+  );
+  const arm64 = list.manifests.find((m: { platform: { architecture: string } }) =>
+    m.platform.architecture === "arm64"
+  );
+  const withoutArm64 = join([
+    ...r.filter((x) => x.name !== `blobs/sha256/${arm64.digest.slice(7)}`)
+      .map((x) => entry({ name: x.name, body: x.body, type: x.typeflag, mode: x.mode })),
+    end(),
+  ]);
+  const { ordered, parsePlatform } = await import("../mod.ts");
+  const amd64 = await verifyArchive(ReadableStream.from([withoutArm64]), {
+    platform: ordered(parsePlatform("linux/amd64")),
+  });
+  assert.deepEqual(amd64.images[0].platforms, ["linux/amd64"]);
+  await assert.rejects(
+    verifyArchive(ReadableStream.from([withoutArm64]), {
+      platform: ordered(parsePlatform("linux/arm64")),
+    }),
+    /is not in the archive/,
+  );
+});

@@ -90,14 +90,13 @@ export interface ReadArchiveOptions extends TarReadOptions {
   signal?: AbortSignal;
 }
 
-/** Whether bytes look like a JSON object (first non-space byte `{`). */
-function looksLikeJson(first: Uint8Array | undefined): boolean {
-  if (first === undefined) return false;
+/** Whether the first bytes may start a JSON object (the first non-space byte is `{`, or none). */
+function looksLikeJson(first: Uint8Array): boolean {
   for (const b of first) {
     if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) continue;
     return b === 0x7b;
   }
-  return false;
+  return true;
 }
 
 /** Hashes the uncompressed bytes of a gzip or zstd body fed to it chunk by chunk. */
@@ -218,10 +217,10 @@ export async function readArchive(
     }
     const algorithm = named === undefined ? "sha256" : named.slice(0, named.indexOf(":"));
     const digester = new Digester(algorithm);
-    const holdLimit = special ? entry.size : MAX_DOCUMENT_SIZE;
-    let held: Uint8Array | undefined = entry.size <= holdLimit
-      ? new Uint8Array(entry.size)
-      : undefined;
+    // Documents are kept: the special files, and blobs of at most 4 MiB that start like JSON
+    // (their buffer is made once the first bytes are seen).
+    const mayHold = special || entry.size <= MAX_DOCUMENT_SIZE;
+    let held: Uint8Array | undefined = mayHold && entry.size === 0 ? new Uint8Array(0) : undefined;
     let filled = 0;
     let head: Uint8Array | undefined;
     let uncompressed: UncompressedDigest | undefined;
@@ -232,7 +231,7 @@ export async function readArchive(
         options.signal?.throwIfAborted();
         if (head === undefined) {
           head = chunk.slice(0, 4);
-          if (!special && !looksLikeJson(head)) held = undefined;
+          if (mayHold && (special || looksLikeJson(head))) held = new Uint8Array(entry.size);
           if (!underBlobs && !special && entry.size > 0) {
             let sniffed: Compression = "none";
             try {

@@ -238,3 +238,22 @@ Deno.test("import: an error into a new store leaves no directory", async () => {
     await assert.rejects(Deno.stat(`${dir}/new`), Deno.errors.NotFound);
   });
 });
+
+Deno.test("import: the staging and lock of an import that died are cleared by the next", async () => {
+  await withTempDir(async (dir) => {
+    const layout = await openLayout(`${TESTDATA}store`);
+    const archive = await collect(
+      exportArchive(layout, { images: ["docker.io/library/hello:oci"] }),
+    );
+    // A process that has exited: its id is free.
+    const dead = new Deno.Command("true").spawn();
+    await dead.status;
+    await Deno.mkdir(`${dir}/s/.ocipack-staging-dead`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/s/.ocipack-staging-dead/owner.pid`, String(dead.pid));
+    await Deno.writeTextFile(`${dir}/s/.ocipack-staging-dead/part-0`, "half a blob");
+    await Deno.writeTextFile(`${dir}/s/index.json.lock`, String(dead.pid));
+    await importArchive(stream(archive), `${dir}/s`);
+    const left = (await listing(`${dir}/s`)).filter((l) => l.startsWith(".") || l.includes("lock"));
+    assert.deepEqual(left, []);
+  });
+});

@@ -26,6 +26,8 @@ import { ociReferenceName } from "../oci/reference.ts";
 const LOCK_WAIT_MS = 60_000;
 const LOCK_RETRY_MS = 25;
 const LOCK_FILE = "index.json.lock";
+const STAGING_PREFIX = ".ocipack-staging-";
+const OWNER_FILE = "owner.pid";
 
 /** A staged blob being written. */
 export interface StagedFile {
@@ -78,7 +80,9 @@ export class LayoutWriter {
       await Deno.mkdir(root, { recursive: true });
       createdRoot = true;
     }
-    const staging = await Deno.makeTempDir({ dir: root, prefix: ".ocipack-staging-" });
+    await sweepStaleStaging(root);
+    const staging = await Deno.makeTempDir({ dir: root, prefix: STAGING_PREFIX });
+    await Deno.writeTextFile(`${staging}/${OWNER_FILE}`, String(Deno.pid));
     return new LayoutWriter(root, staging, createdRoot);
   }
 
@@ -272,10 +276,19 @@ export class LayoutWriter {
     while (true) {
       try {
         const file = await Deno.open(path, { write: true, createNew: true });
-        file.close();
+        try {
+          await file.write(new TextEncoder().encode(String(Deno.pid)));
+        } finally {
+          file.close();
+        }
         return () => Deno.remove(path).catch(() => {});
       } catch (error) {
         if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+        // A lock left by a process that died (kill -9) is removed.
+        if (await ownerIsGone(path)) {
+          await Deno.remove(path).catch(() => {});
+          continue;
+        }
         if (Date.now() > deadline) {
           throw new StoreWriteError(
             `The store is locked by another writer (${path}); remove the file if none is running`,
@@ -283,6 +296,35 @@ export class LayoutWriter {
         }
         await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
       }
+    }
+  }
+}
+
+/** Whether the process whose id a file holds is gone (false when unknown or still running). */
+async function ownerIsGone(path: string): Promise<boolean> {
+  const text = await Deno.readTextFile(path).catch(() => "");
+  const pid = /^[1-9][0-9]*$/.test(text) ? Number(text) : undefined;
+  if (pid === undefined || pid === Deno.pid) return false;
+  try {
+    await Deno.stat("/proc/self");
+  } catch {
+    return false; // no /proc: cannot tell
+  }
+  try {
+    await Deno.stat(`/proc/${pid}`);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** Removes the staging directories of imports whose process died. */
+async function sweepStaleStaging(root: string): Promise<void> {
+  for await (const entry of Deno.readDir(root)) {
+    if (!entry.isDirectory || !entry.name.startsWith(STAGING_PREFIX)) continue;
+    const dir = `${root}/${entry.name}`;
+    if (await ownerIsGone(`${dir}/${OWNER_FILE}`)) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   }
 }

@@ -102,10 +102,36 @@ function platformMatcher(values: Record<string, unknown>, help: string): Platfor
   return matcher;
 }
 
+/** The input as a stream of 1 MiB reads (twice as fast as a file's 64 KiB `readable`). */
 async function openInput(path: string): Promise<ReadableStream<Uint8Array>> {
-  if (path === "-") return Deno.stdin.readable;
-  const file = await Deno.open(path, { read: true });
-  return file.readable;
+  const source: { read(b: Uint8Array): Promise<number | null>; close(): void } = path === "-"
+    ? Deno.stdin
+    : await Deno.open(path, { read: true });
+  let closed = false;
+  const close = () => {
+    if (!closed) {
+      closed = true;
+      if (path !== "-") source.close();
+    }
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const buffer = new Uint8Array(1 << 20);
+        const n = await source.read(buffer);
+        if (n === null) {
+          close();
+          controller.close();
+        } else {
+          controller.enqueue(buffer.subarray(0, n));
+        }
+      } catch (error) {
+        close();
+        controller.error(error);
+      }
+    },
+    cancel: close,
+  }, { highWaterMark: 1 });
 }
 
 function oneInput(positionals: string[], help: string): string {

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { gzipSync, zstdCompressSync } from "node:zlib";
 import {
   defaultStrict,
+  type Descriptor,
   exportArchive,
   importArchive,
   InvalidArchiveError,
@@ -255,5 +256,36 @@ Deno.test("import: the staging and lock of an import that died are cleared by th
     await importArchive(stream(archive), `${dir}/s`);
     const left = (await listing(`${dir}/s`)).filter((l) => l.startsWith(".") || l.includes("lock"));
     assert.deepEqual(left, []);
+  });
+});
+
+Deno.test("import: only what a name reaches is stored; an archive naming nothing needs --digests", async () => {
+  await withTempDir(async (dir) => {
+    const layout = await openLayout(`${TESTDATA}store`);
+    // Bare descriptors: the store's index.json entries carry name annotations.
+    const bare = ({ mediaType, digest, size }: Descriptor) => ({ mediaType, digest, size });
+    const hello = bare((await layout.getImage("docker.io/library/hello:oci")).target);
+    const docker = bare((await layout.getImage("docker.io/library/hello:docker")).target);
+    const unnamed = await collect(exportArchive(layout, { manifests: [{ descriptor: hello }] }));
+    await assert.rejects(
+      importArchive(stream(unnamed), `${dir}/a`),
+      /names no image: name its images with --digests/,
+    );
+    await assert.rejects(Deno.stat(`${dir}/a`), Deno.errors.NotFound);
+    const byDigest = await importArchive(stream(unnamed), `${dir}/a`, {
+      digests: true,
+      baseName: "example.com/x",
+    });
+    assert.deepEqual(byDigest.images.map((i) => i.name), [`example.com/x@${hello.digest}`]);
+    // One entry named, one not: only the named one's blobs are stored.
+    const mixed = await collect(exportArchive(layout, {
+      manifests: [{ descriptor: hello, names: ["example.com/named:1"] }, { descriptor: docker }],
+    }));
+    const result = await importArchive(stream(mixed), `${dir}/b`);
+    assert.deepEqual(result.images.map((i) => i.name), ["example.com/named:1"]);
+    const blobs = (await listing(`${dir}/b`)).filter((l) =>
+      /^blobs\/sha256\/[0-9a-f]{64} /.test(l)
+    );
+    assert.equal(blobs.length, 4); // hello's manifest, config and two layers; nothing of the other
   });
 });

@@ -11,7 +11,7 @@ import { type BlobSink, readArchive } from "./read_archive.ts";
 import { nameImages, resolveArchive } from "./resolve.ts";
 import type { Image } from "../stores/content.ts";
 import { LayoutWriter } from "../stores/layout_writer.ts";
-import { InvalidArgumentError } from "../oci/errors.ts";
+import { InvalidArchiveError, InvalidArgumentError } from "../oci/errors.ts";
 import { defaultStrict, type PlatformMatcher } from "../oci/platforms.ts";
 
 /** Options of {@linkcode importArchive}. */
@@ -124,8 +124,21 @@ export async function importArchive(
     options.signal?.throwIfAborted();
     const resolved = await resolveArchive(contents, { platform: matcher });
     const images = nameImages(resolved.root, resolved.entries, options);
+    if (images.length === 0) {
+      throw new InvalidArchiveError(
+        "The archive names no image" +
+          (options.baseName ? ` under ${options.baseName}` : "") +
+          ": name its images with --digests or its index with --index-name",
+      );
+    }
+    // Only what the names reach is kept: a blob no name leads to would be garbage in the store.
     const keep = new Map<string, number>();
-    for (const [digest, descriptor] of resolved.blobs) keep.set(digest, descriptor.size);
+    const named = options.indexName ? resolved.entries : images.map((i) => i.target);
+    for (const target of named) {
+      for (const digest of resolved.reached.get(target.digest) ?? []) {
+        keep.set(digest, resolved.blobs.get(digest)!.size);
+      }
+    }
     if (options.indexName) keep.set(resolved.root.digest, resolved.root.size);
     for (const [digest, bytes] of resolved.synthesized) {
       if (keep.has(digest)) await writer.stageBytes(digest, bytes);

@@ -49,6 +49,8 @@ export interface ResolvedArchive {
   blobs: Map<string, Descriptor>;
   /** Documents made here (Docker format: manifests and index): digest -> bytes. */
   synthesized: Map<string, Uint8Array>;
+  /** The blobs reached from each root entry (by digest), the entry's own included. */
+  reached: Map<string, Set<string>>;
   /** The platforms of each root entry (by digest), as found walking it. */
   platforms: Map<string, Platform[]>;
 }
@@ -151,6 +153,8 @@ export async function resolveArchive(
 
   const rootName = format === "oci" ? "index.json" : "manifest.json";
   const blobs = new Map<string, Descriptor>();
+  const reached = new Map<string, Set<string>>();
+  let reaching = new Set<string>();
   const platforms = new Map<string, Platform[]>();
   const fileNames = new Map<string, string>();
   for (const file of contents.files.values()) fileNames.set(file.digest, file.name);
@@ -187,6 +191,7 @@ export async function resolveArchive(
       );
     }
     blobs.set(descriptor.digest, descriptor);
+    reaching.add(descriptor.digest);
     return true;
   };
 
@@ -242,6 +247,8 @@ export async function resolveArchive(
   };
 
   for (const entry of entries) {
+    reaching = reached.get(entry.digest) ?? new Set();
+    reached.set(entry.digest, reaching);
     // As ctr: the root's entries are filtered by platform too; a filtered one keeps its name.
     const found: Platform[] = [];
     if (entry.platform !== undefined && options.platform?.match(entry.platform) === false) {
@@ -261,7 +268,7 @@ export async function resolveArchive(
     }
     platforms.set(entry.digest, found);
   }
-  return { format, root, entries, blobs, synthesized, platforms };
+  return { format, root, entries, blobs, reached, synthesized, platforms };
 }
 
 /** Options for naming the images of an archive, as `ctr images import` names them. */

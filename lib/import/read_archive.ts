@@ -242,11 +242,16 @@ export async function readArchive(
             if (sniffed !== "none") uncompressed = new UncompressedDigest(sniffed, entry.size);
           }
         }
-        digester.update(chunk);
-        if (held !== undefined) held.set(chunk, filled);
-        filled += chunk.length;
-        await uncompressed?.write(chunk);
-        await writer?.write(chunk);
+        // The write runs on another thread while this one hashes.
+        const written = writer?.write(chunk);
+        try {
+          digester.update(chunk);
+          if (held !== undefined) held.set(chunk, filled);
+          filled += chunk.length;
+          await uncompressed?.write(chunk);
+        } finally {
+          await written;
+        }
       }
       digest = digester.digest();
       if (named !== undefined && digest !== named) {

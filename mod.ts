@@ -34,6 +34,7 @@ export {
 export { Layout, MAX_STORE_INDEX_SIZE, openLayout } from "./lib/stores/layout.ts";
 export { ArchiveStore, openArchive } from "./lib/stores/archive/store.ts";
 export { importArchive, type ImportOptions, type ImportResult } from "./lib/import/importer.ts";
+export { StoreWriteError } from "./lib/stores/layout_writer.ts";
 export {
   type VerifiedImage,
   verifyArchive,

@@ -49,7 +49,27 @@ export interface CommitResult {
   newBytes: number;
 }
 
-/** A lock could not be taken, or the store cannot be written. */
+/**
+ * A store cannot be written: its path is not a directory, or its lock is held by another writer
+ * for longer than a minute.
+ *
+ * @example Import into a path that is a file
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { importArchive, StoreWriteError } from "@ocipack/ocipack";
+ *
+ * const file = await Deno.makeTempFile();
+ * try {
+ *   await importArchive(ReadableStream.from([new Uint8Array(1024)]), file);
+ *   assert.fail("a file is not a store");
+ * } catch (error) {
+ *   if (!(error instanceof StoreWriteError)) throw error;
+ *   assert.match(error.message, /is not a directory/);
+ * } finally {
+ *   await Deno.remove(file);
+ * }
+ * ```
+ */
 export class StoreWriteError extends OcipackError {}
 
 const encoder = new TextEncoder();

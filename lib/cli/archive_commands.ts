@@ -104,6 +104,12 @@ function platformMatcher(values: Record<string, unknown>, help: string): Platfor
 
 /** The input as a stream of 1 MiB reads (twice as fast as a file's 64 KiB `readable`). */
 async function openInput(path: string): Promise<ReadableStream<Uint8Array>> {
+  if (path === "-" && Deno.stdin.isTerminal()) {
+    throw new CommandUsageError(
+      "refusing to read an archive from a terminal: give FILE or redirect stdin (< FILE)",
+      IMPORT_HELP,
+    );
+  }
   const source: { read(b: Uint8Array): Promise<number | null>; close(): void } = path === "-"
     ? Deno.stdin
     : await Deno.open(path, { read: true });

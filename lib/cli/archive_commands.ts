@@ -103,11 +103,11 @@ function platformMatcher(values: Record<string, unknown>, help: string): Platfor
 }
 
 /** The input as a stream of 1 MiB reads (twice as fast as a file's 64 KiB `readable`). */
-async function openInput(path: string): Promise<ReadableStream<Uint8Array>> {
+async function openInput(path: string, help: string): Promise<ReadableStream<Uint8Array>> {
   if (path === "-" && Deno.stdin.isTerminal()) {
     throw new CommandUsageError(
       "refusing to read an archive from a terminal: give FILE or redirect stdin (< FILE)",
-      IMPORT_HELP,
+      help,
     );
   }
   const source: { read(b: Uint8Array): Promise<number | null>; close(): void } = path === "-"
@@ -171,7 +171,7 @@ export async function verifyCommand(
   if (values.help) return await print(VERIFY_HELP);
   const input = oneInput(positionals, VERIFY_HELP);
   const platform = platformMatcher(values, VERIFY_HELP);
-  const result = await verifyArchive(await openInput(input), { platform, signal });
+  const result = await verifyArchive(await openInput(input, VERIFY_HELP), { platform, signal });
   if (values.json) {
     return await print(
       JSON.stringify(
@@ -230,7 +230,7 @@ export async function importCommand(
   const input = oneInput(positionals, IMPORT_HELP);
   const platform = platformMatcher(values, IMPORT_HELP);
   const started = performance.now();
-  const result = await importArchive(await openInput(input), store, {
+  const result = await importArchive(await openInput(input, IMPORT_HELP), store, {
     platform,
     baseName: values["base-name"] as string | undefined,
     digests: Boolean(values.digests),

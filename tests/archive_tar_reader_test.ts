@@ -173,6 +173,15 @@ Deno.test("tar reader: a gzip bomb stops at the ratio bound", async () => {
     },
     /expands past the 1048576-byte bound/,
   );
+  const zst = new Uint8Array(zstdCompressSync(bytes));
+  await assert.rejects(
+    async () => {
+      for await (const e of readTar(ReadableStream.from([zst]))) for await (const _ of e.chunks());
+    },
+    (error: unknown) =>
+      error instanceof InvalidArchiveError &&
+      /zstd archive expands more than 200 times/.test(error.message),
+  );
 });
 
 Deno.test("tar reader: refuses hostile entries, naming them", async () => {
@@ -184,6 +193,21 @@ Deno.test("tar reader: refuses hostile entries, naming them", async () => {
   );
   await refused(join([entry({ name: "a/../../x", body: "x" }), end()]), "a/../../x", /climbs out/);
   await refused(join([entry({ name: "h", type: "1", linkname: "ok" }), end()]), "h", /hard link/);
+  await refused(
+    join([pax({ path: "../../etc/x" }), entry({ name: "innocent", body: "x" }), end()]),
+    "../../etc/x",
+    /climbs out/,
+  );
+  await refused(
+    join([gnuLongName("/abs/" + "x".repeat(120)), entry({ name: "y", body: "x" }), end()]),
+    "/abs/" + "x".repeat(120),
+    /absolute/,
+  );
+  await refused(
+    join([pax({ size: "12x" }), entry({ name: "s", body: "x" }), end()]),
+    "s",
+    /invalid PAX size/,
+  );
   await refused(join([entry({ name: "c", type: "3" }), end()]), "c", /character device/);
   await refused(join([entry({ name: "b", type: "4" }), end()]), "b", /block device/);
   await refused(join([entry({ name: "f", type: "6" }), end()]), "f", /FIFO/);

@@ -34,18 +34,23 @@ import {
   formatNamespaces,
   openStore,
 } from "./lib/cli/store.ts";
+import { CommandUsageError, importCommand, verifyCommand } from "./lib/cli/archive_commands.ts";
 
 const HELP = `ocipack ${denoJson.version}: write container image archives from a content store
 
 Usage:
   ocipack export --store DIR [-n NS] [-o FILE] [options] IMAGE...
   ocipack list --store DIR [-n NS] [--json]
+  ocipack import --store DIR [options] FILE|-
+  ocipack verify [options] FILE|-
   ocipack --version
 
 Commands:
   export   Write an archive of images (OCI layout + Docker manifest.json) that docker load,
            podman load, ctr images import and skopeo accept
-  list     List the images of a store
+  list     List the images of a store (a directory, or an archive file)
+  import   Add the images of an archive to a store, all or nothing
+  verify   Check an archive without storing it
 
 Run 'ocipack <command> --help' for a command's options and examples.
 `;
@@ -61,7 +66,8 @@ IMAGE is a name from the store (as 'ocipack list' shows it, or its short form su
 Options:
   -s, --store DIR              The store: a containerd root (/var/lib/containerd; read without
                                the daemon), an OCI image layout, or containerd's content
-                               directory (.../io.containerd.content.v1.content; by digest only)
+                               directory (.../io.containerd.content.v1.content; by digest only),
+                               or an archive file (plain tar) to re-export from
   -n, --namespace NS           With a containerd root: the namespace (default: default; k8s.io
                                for Kubernetes, moby for Docker's containerd image store)
   -o, --output FILE            Write to FILE (via a temporary file beside it, renamed into
@@ -98,7 +104,8 @@ and platforms, as 'ctr images ls' does. For a containerd root without -n, list i
 and how many images each has.
 
 Options:
-  -s, --store DIR   The store: a containerd root (/var/lib/containerd) or an OCI image layout
+  -s, --store DIR   The store: a containerd root (/var/lib/containerd), an OCI image layout,
+                    or an archive file
   -n, --namespace NS
                     With a containerd root: list the images of namespace NS
       --json        Print a JSON array instead of a table
@@ -275,6 +282,13 @@ export async function main(args: string[]): Promise<number> {
       await exportCommand(rest, controller.signal);
     } else if (command === "list" || command === "ls") {
       await listCommand(rest);
+    } else if (command === "verify" || command === "import") {
+      const run = command === "verify" ? verifyCommand : importCommand;
+      await run(rest, controller.signal, printOut).catch((error) => {
+        throw error instanceof CommandUsageError
+          ? new UsageError(error.message, error.help)
+          : error;
+      });
     } else {
       throw new UsageError(`unknown command ${JSON.stringify(command)}`, HELP);
     }
@@ -301,7 +315,11 @@ function report(error: unknown): number {
   if (debugEnabled()) {
     printErr(`ocipack: ${(error as Error)?.stack ?? String(error)}\n`);
   } else if (error instanceof UsageError) {
-    const command = error.help === HELP ? "" : error.help === LIST_HELP ? " list" : " export";
+    const command = error.help === HELP
+      ? ""
+      : error.help === LIST_HELP
+      ? " list"
+      : ` ${error.help.match(/^Usage: ocipack (\w+)/)?.[1] ?? "export"}`;
     printErr(`ocipack: ${error.message}\nTry 'ocipack${command} --help'.\n`);
   } else {
     const message = error instanceof Error ? error.message : String(error);

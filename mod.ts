@@ -33,6 +33,15 @@ export type {
   PlatformOption,
 } from "./lib/export/options.ts";
 export { Layout, MAX_STORE_INDEX_SIZE, openLayout } from "./lib/stores/layout.ts";
+export { ArchiveStore, openArchive } from "./lib/stores/archive/store.ts";
+export { importArchive, type ImportOptions, type ImportResult } from "./lib/import/importer.ts";
+export { StoreWriteError } from "./lib/stores/layout_writer.ts";
+export {
+  type VerifiedImage,
+  verifyArchive,
+  type VerifyOptions,
+  type VerifyResult,
+} from "./lib/import/verify.ts";
 export {
   type BlobInfo,
   type ContentProvider,
@@ -55,6 +64,7 @@ export {
 export {
   DigestMismatchError,
   type ErrorContext,
+  InvalidArchiveError,
   InvalidArgumentError,
   InvalidDigestError,
   InvalidDocumentError,

@@ -274,3 +274,6 @@ try {
   await Deno.remove(work, { recursive: true });
 }
 if (values.case === "all") await countCase(`${here}.cache`, runs);
+
+// The other half of a transfer: importing the same image's archive (bench/import.ts).
+await import("./import.ts");

@@ -1,12 +1,14 @@
 /**
  * What `--store` names, as the command line opens it: a containerd root (the directory holding
  * `io.containerd.metadata.v1.bolt`), whose images are those of one namespace (`-n`, default
- * `default`), or else an OCI image layout or containerd's content directory (blobs by digest).
+ * `default`), an archive file (plain tar, read in place), or else an OCI image layout or
+ * containerd's content directory (blobs by digest).
  *
  * @module
  */
-import { InvalidArgumentError } from "../oci/errors.ts";
+import { InvalidArchiveError, InvalidArgumentError } from "../oci/errors.ts";
 import { openLayout } from "../stores/layout.ts";
+import { openArchive } from "../stores/archive/store.ts";
 import {
   CONTAINERD_CONTENT_DIR,
   CONTAINERD_DEFAULT_NAMESPACE,
@@ -32,7 +34,31 @@ export async function openStore(path: string, namespace?: string): Promise<Store
       `--namespace needs a containerd root as --store, the directory holding io.containerd.metadata.v1.bolt; ${path} is not one`,
     );
   }
-  return await openLayout(path);
+  if (!await isFile(path)) return await openLayout(path);
+  try {
+    return await openArchive(path);
+  } catch (error) {
+    if (!(error instanceof InvalidArchiveError)) throw error;
+    throw new InvalidArgumentError(
+      `Store ${path} is a file but not an image archive (${lowerFirst(error.message)}); give an ` +
+        "archive, a containerd root, an OCI image layout or a containerd content directory",
+      { cause: error },
+    );
+  }
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
+/** Whether `path` is a regular file (an archive given as a store); false if it does not exist. */
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
 }
 
 /** The namespaces of `path` when it is a containerd root; undefined for any other store. */

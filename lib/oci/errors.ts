@@ -295,3 +295,40 @@ export class InvalidDocumentError extends OcipackError {}
  * ```
  */
 export class InvalidArgumentError extends OcipackError {}
+
+/**
+ * An archive that cannot be read as an image archive: a tar stream that is truncated, has a bad
+ * header checksum, an entry of a refused kind (a hard link, a device, a FIFO, a sparse file, a
+ * symbolic link outside a Docker layer path), a name that is absolute, climbs out with `..` or
+ * repeats, bytes other than zeros after its end; or an archive whose content does not add up (a
+ * blob whose name is not its digest, a missing blob, a `manifest.json` that disagrees with
+ * `index.json`). `entry` names the tar entry at fault, when there is one.
+ *
+ * @example Refuse a damaged archive
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { InvalidArchiveError, verifyArchive } from "@ocipack/ocipack";
+ *
+ * // One header block whose checksum field does not match its bytes.
+ * const block = new Uint8Array(512);
+ * block.set(new TextEncoder().encode("index.json"));
+ * block.set(new TextEncoder().encode("0000000\0"), 148);
+ * try {
+ *   await verifyArchive(ReadableStream.from([block, new Uint8Array(1024)]));
+ *   assert.fail("the header is damaged");
+ * } catch (error) {
+ *   if (!(error instanceof InvalidArchiveError)) throw error;
+ *   assert.equal(error.entry, "index.json");
+ * }
+ * ```
+ */
+export class InvalidArchiveError extends OcipackError {
+  /** The name of the tar entry at fault, when there is one. */
+  readonly entry?: string;
+
+  /** Creates the error; `entry` names the tar entry at fault. */
+  constructor(message: string, context: ErrorContext & { entry?: string } = {}) {
+    super(message, context);
+    this.entry = context.entry;
+  }
+}

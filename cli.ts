@@ -18,12 +18,13 @@ import {
   type ExportProgress,
   hostPlatform,
   type ManifestRequest,
+  OcipackError,
   only,
   type Platform,
   prepareExport,
 } from "./mod.ts";
 import { Destination } from "./lib/cli/destination.ts";
-import { hintFor, incompleteWarning } from "./lib/cli/hints.ts";
+import { incompleteWarning, nothingLoadable, withHint } from "./lib/cli/hints.ts";
 import { listImageSummaries, resolveImage } from "./lib/cli/images.ts";
 import { copyToWriter, OutputError, writeAll } from "./lib/cli/output.ts";
 import { parsePlatformList } from "./lib/cli/platform_flags.ts";
@@ -61,7 +62,9 @@ Write an image archive, byte-identical to 'ctr images export' (containerd 2.x) f
 images and options. Every blob's digest and size is verified as it is copied.
 
 IMAGE is a name from the store (as 'ocipack list' shows it, or its short form such as
-'hello:oci'), NAME@sha256:..., or a bare digest sha256:... (that manifest or index, unnamed).
+'hello:oci'), NAME@sha256:..., a bare digest sha256:... (that manifest or index, unnamed), or
+12 or more hex digits that start one image's digest (as docker's short IDs). An unknown name
+that ends a stored one (partial:1 for example.com/partial:1) is suggested.
 
 Options:
   -s, --store DIR              The store: a containerd root (/var/lib/containerd; read without
@@ -176,23 +179,23 @@ async function exportCommand(args: string[], signal: AbortSignal): Promise<void>
     throw new UsageError((error as Error).message, EXPORT_HELP);
   }
   const output = values.output as string | undefined;
-  const toStdout = output === undefined || output === "-";
+  const toStdout = output === undefined || output === "-" || STDOUT_PATHS.has(output);
   if (toStdout && Deno.stdout.isTerminal()) {
     throw new UsageError(
       "refusing to write an archive to a terminal: use -o FILE or redirect stdout (> FILE)",
       EXPORT_HELP,
     );
   }
-  const gzip = Boolean(values.gzip) || (!toStdout && /\.(gz|tgz)$/.test(output));
+  const gzip = Boolean(values.gzip) || (!toStdout && /\.(gz|tgz)$/i.test(output));
 
   // The destination first: a path that cannot be written fails before any blob is read.
   const destination = toStdout ? undefined : await Destination.open(output);
   const progress = !values.quiet && Deno.stderr.isTerminal()
     ? new ProgressLine(printErr, { columns: terminalColumns })
     : undefined;
+  const manifests: ManifestRequest[] = [];
   try {
     const layout = await openStore(store, values.namespace as string | undefined);
-    const manifests: ManifestRequest[] = [];
     for (const image of positionals) manifests.push(await resolveImage(layout, image));
     const prepared = await prepareExport(layout, {
       manifests,
@@ -204,6 +207,12 @@ async function exportCommand(args: string[], signal: AbortSignal): Promise<void>
       onProgress: progress ? (p: ExportProgress) => progress.update(p) : undefined,
     });
     for (const image of prepared.incomplete) printErr(`ocipack: ${incompleteWarning(image)}\n`);
+    if (nothingLoadable(manifests, prepared.incomplete)) {
+      throw new OcipackError(
+        "Nothing to export that could be loaded: the content of every image asked for is " +
+          "incomplete in the store (see above)",
+      );
+    }
     const archive = prepared.stream();
     const stream = gzip ? archive.pipeThrough(new CompressionStream("gzip")) : archive;
     if (destination === undefined) await copyToWriter(stream, Deno.stdout, signal);
@@ -211,10 +220,13 @@ async function exportCommand(args: string[], signal: AbortSignal): Promise<void>
   } catch (error) {
     progress?.clear();
     await destination?.discard();
-    throw error;
+    throw withHint(error, manifests);
   }
   progress?.finish();
 }
+
+/** Paths that name standard output; `-o` with one of them is `-o -`. */
+const STDOUT_PATHS = new Set(["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"]);
 
 /** The terminal's width in columns, for the progress line; 80 when it cannot be told. */
 function terminalColumns(): number {
@@ -322,8 +334,7 @@ function report(error: unknown): number {
       : ` ${error.help.match(/^Usage: ocipack (\w+)/)?.[1] ?? "export"}`;
     printErr(`ocipack: ${error.message}\nTry 'ocipack${command} --help'.\n`);
   } else {
-    const message = error instanceof Error ? error.message : String(error);
-    printErr(`ocipack: ${message}${hintFor(error)}\n`);
+    printErr(`ocipack: ${error instanceof Error ? error.message : String(error)}\n`);
   }
   return error instanceof UsageError ? 2 : 1;
 }

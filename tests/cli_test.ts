@@ -609,14 +609,13 @@ Deno.test("messages that say what to do", async (t) => {
         "linux/arm/v7",
         "example.com/partial:1",
       );
-      assert.equal(r.code, 0);
+      // The only image asked for is incomplete: the warning, then no archive at all.
+      assert.equal(r.code, 1);
       assert.match(
         r.stderr,
-        /^ocipack: warning: example\.com\/partial:1 \(linux\/arm\/v7\) left out of manifest\.json: its layer sha256:[0-9a-f]{64} is not in the store\n$/,
+        /^ocipack: warning: example\.com\/partial:1 \(linux\/arm\/v7\) left out of manifest\.json: its layer sha256:[0-9a-f]{64} is not in the store\nocipack: Nothing to export that could be loaded/,
       );
-      const names = readTar(r.stdout).map((record) => record.name);
-      assert.ok(!names.includes("manifest.json"));
-      assert.ok(names.includes("index.json"));
+      assert.equal(r.stdout.length, 0);
     },
   );
 });
@@ -641,4 +640,176 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+// A second pass as a new user: what a review of the first fixes found.
+
+Deno.test("--skip-missing: an absent requested manifest is warned about; nothing loadable fails", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A copy of the store without hello:oci's manifest.
+    await new Deno.Command("cp", { args: ["-r", STORE, `${dir}/store`] }).output();
+    const list = JSON.parse(
+      new TextDecoder().decode((await run("list", "--store", STORE, "--json")).stdout),
+    ) as { name: string; digest: string }[];
+    const hello = list.find((i) => i.name === HELLO)!.digest;
+    await Deno.remove(`${dir}/store/blobs/sha256/${hello.slice(7)}`);
+    const alone = await run(
+      "export",
+      "--store",
+      `${dir}/store`,
+      "--skip-missing",
+      "-o",
+      `${dir}/out.tar`,
+      HELLO,
+    );
+    assert.equal(alone.code, 1);
+    assert.equal(
+      alone.stderr,
+      `ocipack: warning: ${HELLO} left out of the archive: its manifest ${hello} is not in the ` +
+        "store\nocipack: Nothing to export that could be loaded: the content of every image " +
+        "asked for is incomplete in the store (see above)\n",
+    );
+    assert.deepEqual(await listDir(dir), ["store"]);
+    // With an image that is whole, the archive holds that one, and the warning stays.
+    const both = await run(
+      "export",
+      "--store",
+      `${dir}/store`,
+      "--skip-missing",
+      HELLO,
+      "docker.io/library/hello:docker",
+    );
+    assert.equal(both.code, 0, both.stderr);
+    assert.match(both.stderr, /^ocipack: warning: docker\.io\/library\/hello:oci left out/);
+    const index = JSON.parse(text(readTar(both.stdout), "index.json"));
+    assert.deepEqual(
+      index.manifests.map((m: { annotations: Record<string, string> }) =>
+        m.annotations["io.containerd.image.name"]
+      ),
+      ["docker.io/library/hello:docker"],
+    );
+    // The only image incomplete (a platform without its layers): nothing loadable, exit 1.
+    const partial = await run(
+      "export",
+      "--store",
+      PARTIAL,
+      "--skip-missing",
+      "--platform",
+      "linux/arm/v7",
+      "example.com/partial:1",
+    );
+    assert.equal(partial.code, 1);
+    assert.match(partial.stderr, /left out of manifest\.json.*\nocipack: Nothing to export/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "-o FIFO: an interrupt while waiting for a reader exits 130 at once",
+  ignore: requireTools("mkfifo").ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      assert.equal((await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output()).code, 0);
+      const child = command(["export", "--store", STORE, "-o", `${dir}/fifo`, HELLO]).spawn();
+      // The export is planned, then waits to open the FIFO; interrupt it there.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      child.kill("SIGINT");
+      const { code } = await child.output();
+      assert.equal(code, 130);
+      assert.deepEqual(await listDir(dir), ["fifo"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("-o /dev/stdout is stdout; a long name still fits its temporary file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const plain = await run("export", "--store", STORE, HELLO);
+    const viaDev = await run("export", "--store", STORE, "-o", "/dev/stdout", HELLO);
+    assert.equal(viaDev.code, 0, viaDev.stderr);
+    assert.deepEqual(viaDev.stdout, plain.stdout);
+    const long = `${"x".repeat(245)}.tar`; // 249 bytes: the temporary name must be shortened
+    const r = await run("export", "--store", STORE, "-o", `${dir}/${long}`, HELLO);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await Deno.readFile(`${dir}/${long}`), plain.stdout);
+    assert.deepEqual(await listDir(dir), [long]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("every missing permission for -o is named in one line, before anything is read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const withOutput = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        `--allow-read=${STORE}`,
+        "--no-lock",
+        CLI,
+        "export",
+        "--store",
+        STORE,
+        "-o",
+        "x.tar",
+        HELLO,
+      ],
+      cwd: dir,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(withOutput.code, 1);
+    assert.match(
+      new TextDecoder().decode(withOutput.stderr),
+      /^ocipack: Cannot write x\.tar: .*: --allow-read=x\.tar --allow-write=\.\n$/,
+    );
+    assert.deepEqual(await listDir(dir), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "a file of another user in a sticky directory is refused before the export",
+  ignore: requireTools("setpriv").ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.chmod(dir, 0o1777); // like /tmp
+      await Deno.writeTextFile(`${dir}/shared.tar`, "root's archive");
+      await Deno.chmod(`${dir}/shared.tar`, 0o666); // writable, but not nobody's to replace
+      const r = await runAsNobody(dir, "export", "--store", STORE, "-o", "shared.tar", HELLO);
+      assert.equal(r.code, 1);
+      assert.equal(
+        r.stderr,
+        "ocipack: Cannot write shared.tar: it belongs to another user in a sticky directory " +
+          "(.), where only its owner may replace it\n",
+      );
+      assert.equal(await Deno.readTextFile(`${dir}/shared.tar`), "root's archive");
+      assert.deepEqual(await listDir(dir), ["shared.tar"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("a missing layer of a single-platform image gets no --platform hint", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await new Deno.Command("cp", { args: ["-r", STORE, `${dir}/store`] }).output();
+    const records = readTar((await run("export", "--store", STORE, HELLO)).stdout);
+    const manifest = JSON.parse(text(records, "manifest.json"))[0] as { Layers: string[] };
+    await Deno.remove(`${dir}/store/${manifest.Layers[0]}`);
+    const r = await run("export", "--store", `${dir}/store`, HELLO);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^ocipack: Layer sha256:[0-9a-f]{64} of image .* not found\n$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -1511,8 +1511,10 @@ const ENCODE_DESCRIPTOR_CASES: [Descriptor, string][] = [
 
 const ARCHIVE_INDEX_CASES: [Descriptor[], string][] = [
   [
+    // Every request dropped (skip-missing): 2.x's list comes from make([]Descriptor, 0, n), not
+    // nil, so json.Marshal writes [] (a nil list, null, is not a valid OCI index).
     [],
-    '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":null}',
+    '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}',
   ],
   [
     [{

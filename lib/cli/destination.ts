@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { copyToWriter } from "./output.ts";
+import { copyToWriter, OutputError } from "./output.ts";
 
 /** A destination that cannot be written; the message names the path the user gave. */
 export class DestinationError extends Error {
@@ -34,6 +34,11 @@ const MAX_LINKS = 40;
 /** The suffix of a temporary file; a `kill -9` mid-export leaves one behind. */
 export const PARTIAL_SUFFIX = ".ocipack-partial";
 
+/** The longest file name Linux filesystems take, in bytes. */
+const MAX_NAME_BYTES = 255;
+
+const encoder = new TextEncoder();
+
 /** An opened destination: write the archive once with {@linkcode Destination.write}. */
 export class Destination {
   /** The path as the user gave it. */
@@ -42,10 +47,16 @@ export class Destination {
   readonly target: string;
   /** The temporary file renamed over `target` when complete; none for a device or FIFO. */
   readonly temp: string | undefined;
-  readonly #file: Deno.FsFile;
+  /** The temporary file, open; none for a device or FIFO, opened only when written. */
+  readonly #file: Deno.FsFile | undefined;
   #done = false;
 
-  private constructor(path: string, target: string, temp: string | undefined, file: Deno.FsFile) {
+  private constructor(
+    path: string,
+    target: string,
+    temp: string | undefined,
+    file: Deno.FsFile | undefined,
+  ) {
     this.path = path;
     this.target = target;
     this.temp = temp;
@@ -53,14 +64,16 @@ export class Destination {
   }
 
   /**
-   * Checks `path` and opens what will be written: the device or FIFO itself, or a new temporary
-   * file beside the final target of `path`.
+   * Checks `path` and opens what will be written: a new temporary file beside the final target of
+   * `path`. A device or FIFO is only checked here, and opened when written (opening a FIFO waits
+   * for its reader).
    */
   static async open(path: string): Promise<Destination> {
     const name = baseName(path);
     if (path === "" || path.endsWith("/") || name === "." || name === "..") {
       throw new DestinationError(path, `Output ${JSON.stringify(path)} does not name a file`);
     }
+    await checkPermissions(path);
     const target = await followLinks(path);
     let info: Deno.FileInfo | undefined;
     try {
@@ -75,24 +88,26 @@ export class Destination {
       throw new DestinationError(path, `Cannot write ${path}: it is a directory`);
     }
     if (info !== undefined && (info.isCharDevice || info.isBlockDevice || info.isFifo)) {
-      try {
-        return new Destination(path, target, undefined, await Deno.open(target, { write: true }));
-      } catch (error) {
-        throw fsError(path, error);
-      }
+      return new Destination(path, target, undefined, undefined);
     }
     if (info !== undefined && !info.isFile) {
       throw new DestinationError(path, `Cannot write ${path}: it is not a file, device or FIFO`);
     }
     if (info !== undefined) await checkWritable(path, target);
     const dir = dirName(target);
-    const temp = `${dir}/.${baseName(target)}.${randomTag()}${PARTIAL_SUFFIX}`;
+    const temp = `${dir}/${tempName(baseName(target))}`;
     let file: Deno.FsFile;
     try {
       file = await Deno.open(temp, { write: true, createNew: true, mode: 0o666 });
     } catch (error) {
       if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-        throw new DestinationError(path, `Cannot write ${path}: directory ${dir} does not exist`);
+        const exists = await Deno.stat(dir).then((i) => i.isDirectory, () => false);
+        throw new DestinationError(
+          path,
+          exists
+            ? `Cannot write ${path}: no file can be created in directory ${dir}`
+            : `Cannot write ${path}: directory ${dir} does not exist`,
+        );
       }
       if (error instanceof Deno.errors.PermissionDenied) {
         throw new DestinationError(path, `Cannot write ${path}: directory ${dir} is not writable`);
@@ -109,11 +124,12 @@ export class Destination {
     }
     if (info !== undefined) {
       try {
+        await checkReplaceable(path, dir, temp, info);
         await keepAttributes(temp, info);
       } catch (error) {
         file.close();
         await Deno.remove(temp).catch(() => {});
-        throw fsError(path, error);
+        throw error instanceof DestinationError ? error : fsError(path, error);
       }
     }
     return new Destination(path, target, temp, file);
@@ -127,18 +143,54 @@ export class Destination {
   async write(stream: ReadableStream<Uint8Array>, signal?: AbortSignal): Promise<void> {
     if (this.#done) throw new TypeError("A destination is written once");
     this.#done = true;
+    let file = this.#file;
     let closed = false;
     try {
-      await copyToWriter(stream, this.#file, signal);
-      if (this.temp !== undefined) await this.#file.syncData();
-      this.#file.close();
+      if (file === undefined) file = await this.#openInPlace(signal);
+      await copyToWriter(stream, file, signal);
+      if (this.temp !== undefined) await file.syncData();
+      file.close();
       closed = true;
       signal?.throwIfAborted();
-      if (this.temp !== undefined) await Deno.rename(this.temp, this.target);
+      if (this.temp !== undefined) {
+        await Deno.rename(this.temp, this.target).catch((error) => {
+          throw fsError(this.path, error);
+        });
+      }
     } catch (error) {
-      if (!closed) this.#file.close();
+      if (!closed) file?.close();
       if (this.temp !== undefined) await Deno.remove(this.temp).catch(() => {});
+      if (error instanceof OutputError && !(error.cause instanceof Deno.errors.BrokenPipe)) {
+        // Name the file the user gave, not the temporary one.
+        error.message = `Cannot write ${this.path}: ${reason(error.cause)}`;
+      }
       throw error;
+    } finally {
+      await stream.cancel().catch(() => {});
+    }
+  }
+
+  /**
+   * Opens a device or FIFO for writing. Opening a FIFO blocks until a reader opens it: an abort
+   * does not wait for that (the open itself cannot be cancelled; the process exits past it).
+   */
+  async #openInPlace(signal?: AbortSignal): Promise<Deno.FsFile> {
+    signal?.throwIfAborted();
+    const opening = Deno.open(this.target, { write: true }).catch((error) => {
+      throw fsError(this.path, error);
+    });
+    if (signal === undefined) return await opening;
+    let onAbort = () => {};
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([opening, aborted]);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      // An open that completes after an abort is closed.
+      opening.then((file) => signal.aborted && file.close(), () => {});
     }
   }
 
@@ -146,9 +198,51 @@ export class Destination {
   async discard(): Promise<void> {
     if (this.#done) return;
     this.#done = true;
-    this.#file.close();
+    this.#file?.close();
     if (this.temp !== undefined) await Deno.remove(this.temp).catch(() => {});
   }
+}
+
+/**
+ * Says at once, in one line, which permissions to grant when Deno's flags do not allow reading
+ * `path` (to see what it is) and writing its directory (for the temporary file), instead of
+ * failing later or prompting for a temporary file's name.
+ */
+async function checkPermissions(path: string): Promise<void> {
+  const dir = dirName(path);
+  const read = await Deno.permissions.query({ name: "read", path });
+  const write = await Deno.permissions.query({ name: "write", path: dir });
+  const flags = [
+    ...(read.state === "granted" ? [] : [`--allow-read=${path}`]),
+    ...(write.state === "granted" ? [] : [`--allow-write=${dir}`]),
+  ];
+  if (flags.length === 0) return;
+  throw new DestinationError(
+    path,
+    `Cannot write ${path}: it is written to a temporary file in its directory, then renamed ` +
+      `into place; grant read access to it and write access to the directory: ${flags.join(" ")}`,
+  );
+}
+
+/**
+ * Refuses, before the export, a file that the rename at its end could not replace: in a sticky
+ * directory (such as /tmp) only a file's owner, the directory's owner or root may.
+ */
+async function checkReplaceable(
+  path: string,
+  dir: string,
+  temp: string,
+  info: Deno.FileInfo,
+): Promise<void> {
+  const dirInfo = await Deno.stat(dir);
+  if (dirInfo.mode === null || (dirInfo.mode & 0o1000) === 0) return;
+  const me = (await Deno.stat(temp)).uid; // the temporary file is ours
+  if (me === 0 || me === info.uid || me === dirInfo.uid) return;
+  throw new DestinationError(
+    path,
+    `Cannot write ${path}: it belongs to another user in a sticky directory (${dir}), where ` +
+      "only its owner may replace it",
+  );
 }
 
 /** `path` with every symbolic link followed; the final target need not exist. */
@@ -205,11 +299,30 @@ async function keepAttributes(temp: string, info: Deno.FileInfo): Promise<void> 
 
 /** A filesystem error about the destination, as one line naming the user's path. */
 function fsError(path: string, error: unknown): DestinationError {
-  if (error instanceof Deno.errors.NotCapable) {
-    return new DestinationError(path, `Cannot write ${path}: ${error.message}`, { cause: error });
+  return new DestinationError(path, `Cannot write ${path}: ${reason(error)}`, { cause: error });
+}
+
+/**
+ * What went wrong, without the operation and path Deno appends (`...: open '/x/.y.partial'`),
+ * which would name the temporary file rather than the user's.
+ */
+function reason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof Deno.errors.NotCapable) return message;
+  return message.replace(/: [a-z_]+ '.*$/s, "");
+}
+
+/**
+ * The temporary file's name: `.NAME.XXXXXXXX.ocipack-partial`, with NAME shortened as needed to
+ * stay within the 255 bytes a file name may have.
+ */
+function tempName(name: string): string {
+  const suffix = `.${randomTag()}${PARTIAL_SUFFIX}`;
+  let kept = name;
+  while (encoder.encode(`.${kept}${suffix}`).length > MAX_NAME_BYTES) {
+    kept = kept.slice(0, -1);
   }
-  const reason = error instanceof Error ? error.message : String(error);
-  return new DestinationError(path, `Cannot write ${path}: ${reason}`, { cause: error });
+  return `.${kept}${suffix}`;
 }
 
 function baseName(path: string): string {

@@ -47,7 +47,15 @@ export async function copyToWriter(
     reader = stream.getReader();
   }
   const source = (byob ?? reader)!;
-  const onAbort = () => source.cancel(signal?.reason).catch(() => {});
+  // A write may block for good (a FIFO or pipe whose reader stopped reading): an abort must not
+  // wait for it, so every wait on a write is raced against this.
+  let abortWait: (reason: unknown) => void = () => {};
+  const aborted = new Promise<never>((_, reject) => abortWait = reject);
+  aborted.catch(() => {});
+  const onAbort = () => {
+    abortWait(signal?.reason);
+    source.cancel(signal?.reason).catch(() => {});
+  };
   signal?.addEventListener("abort", onAbort, { once: true });
   // The write in flight, and the buffer it holds (free again once it settles). Buffers are
   // for a byte stream only; a default reader hands over chunks of its own.
@@ -63,7 +71,7 @@ export async function copyToWriter(
       spare = undefined;
       signal?.throwIfAborted();
       if (writing !== undefined) {
-        await writing;
+        await Promise.race([writing, aborted]);
         spare = held;
       }
       if (done) break;
@@ -73,7 +81,7 @@ export async function copyToWriter(
       writing.catch(() => {});
     }
   } catch (error) {
-    await writing?.catch(() => {});
+    if (!signal?.aborted) await writing?.catch(() => {});
     await source.cancel(error).catch(() => {});
     throw error;
   } finally {

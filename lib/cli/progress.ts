@@ -68,16 +68,28 @@ export class ProgressLine {
       ? Math.floor((100 * progress.bytes) / progress.totalBytes)
       : 0;
     const blob = progress.blob ? `  ${progress.blob.slice(0, 19)}` : "";
-    const line = `${formatBytes(progress.bytes)} / ${formatBytes(progress.totalBytes)} ` +
-      `${percent}%  ${formatBytes(rate)}/s  ETA ${formatDuration(left)}`;
-    this.#write(`\r\x1b[K${this.#fit(line, blob)}`);
+    // Parts in order of importance: what does not fit is left out whole, never cut.
+    const parts = [
+      `${formatBytes(progress.bytes)} / ${formatBytes(progress.totalBytes)} ${percent}%`,
+      `  ${formatBytes(rate)}/s`,
+      `  ETA ${formatDuration(left)}`,
+      blob,
+    ];
+    this.#write(`\r\x1b[K${this.#fit(parts)}`);
   }
 
-  /** `line` and then `extra` if both fit in one terminal row (less a column), else cut to fit. */
-  #fit(line: string, extra: string): string {
+  /**
+   * The parts that fit in one terminal row less a column, in order, each whole; the first is cut
+   * only when even it alone does not fit.
+   */
+  #fit(parts: readonly string[]): string {
     const width = Math.max(1, this.#columns() - 1);
-    if (line.length + extra.length <= width) return line + extra;
-    return line.slice(0, width);
+    let line = "";
+    for (const part of parts) {
+      if (line.length + part.length > width) break;
+      line += part;
+    }
+    return line === "" ? parts[0].slice(0, width) : line;
   }
 
   /** Replaces the line with a summary: images, blobs, bytes and time. */

@@ -26,6 +26,19 @@ import type { Store } from "./images.ts";
  * @throws {InvalidArgumentError} for `--namespace` with a store that is not a containerd root.
  */
 export async function openStore(path: string, namespace?: string): Promise<Store> {
+  try {
+    return await openStoreAt(path, namespace);
+  } catch (error) {
+    if (error instanceof Deno.errors.PermissionDenied) {
+      throw new InvalidArgumentError(`Store ${path} cannot be read: permission denied`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+async function openStoreAt(path: string, namespace?: string): Promise<Store> {
   if (path !== "" && await isContainerdRoot(path)) {
     return await openContainerd(path, { namespace: namespace ?? CONTAINERD_DEFAULT_NAMESPACE });
   }

@@ -109,7 +109,8 @@ export interface PreparedExport {
   readonly blobs: number;
   /**
    * Under `skipMissing`, the images left out of manifest.json because some of their content is
-   * not in the store (the archive still holds what there is, and index.json lists them).
+   * not in the store (the archive still holds what there is, and index.json lists them), and
+   * those left out altogether because the requested manifest or index itself is absent.
    */
   readonly incomplete: readonly IncompleteImage[];
   /**

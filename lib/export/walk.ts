@@ -121,15 +121,17 @@ export interface ArchivePlan {
   /** The descriptors listed in the archive's index.json. */
   manifests: Descriptor[];
   /**
-   * Under skipMissing, the images left out of manifest.json because their content is incomplete
-   * (nothing could load them), in request order.
+   * Under skipMissing, the images left out because their content is incomplete (nothing could
+   * load them): out of manifest.json, or out of the archive when the requested manifest or index
+   * itself is absent. Absent requests come first, then the rest in request order.
    */
   incomplete: IncompleteImage[];
 }
 
 /**
  * An image left out of manifest.json because some of its content is not in the store (under
- * `skipMissing`).
+ * `skipMissing`); when the requested manifest or index itself is absent, it is left out of
+ * index.json too.
  *
  * @example Warn about images a partial store cannot give whole
  * ```ts
@@ -151,9 +153,9 @@ export interface ArchivePlan {
 export interface IncompleteImage {
   /** The names it was requested under (none for a descriptor requested without a name). */
   names: string[];
-  /** The manifest that would have had the manifest.json entry. */
+  /** The manifest that would have had the manifest.json entry (or the absent request). */
   manifest: Descriptor;
-  /** The first absent blob: the manifest itself, its config or a layer. */
+  /** The first absent blob: the manifest (or index) itself, its config or a layer. */
   missing: { role: string; digest: string };
 }
 
@@ -208,6 +210,7 @@ class Walk {
   async run(requests: readonly Descriptor[]): Promise<ArchivePlan> {
     const options = this.#options;
     const manifests: Descriptor[] = [];
+    const incomplete: IncompleteImage[] = [];
     for (const request of requests) {
       // containerd 2.x copies each requested descriptor's distribution-source labels, and drops
       // one whose blob is absent (it fails to read its labels). We drop it only under
@@ -217,8 +220,15 @@ class Walk {
       try {
         info = await this.#info(request, origin);
       } catch (error) {
-        if (options.skipMissing && error instanceof NotFoundError) continue;
-        throw error;
+        if (!options.skipMissing || !(error instanceof NotFoundError)) throw error;
+        // Left out of the archive altogether (index.json too), and said so.
+        const name = request.annotations?.[ANNOTATION_IMAGE_NAME];
+        incomplete.push({
+          names: name ? [name] : [],
+          manifest: request,
+          missing: { role: origin.role, digest: request.digest },
+        });
+        continue;
       }
       manifests.push(withSourceLabels(request, info.labels));
     }
@@ -268,7 +278,6 @@ class Walk {
       mode: 0o644,
       bytes: await encodeParts(() => archiveIndexParts(manifests)),
     });
-    const incomplete: IncompleteImage[] = [];
     if (!options.skipDockerManifest && dockerManifests.size > 0) {
       // An entry whose content is incomplete would make an archive that nothing can load:
       // containerd writes it anyway; we leave it out and say so. Every entry's manifest was

@@ -427,10 +427,7 @@ export function encodeArchiveIndex(manifests: readonly Descriptor[]): string {
 /** {@linkcode encodeArchiveIndex} in parts, one per descriptor: the text is their concatenation. */
 export function* archiveIndexParts(manifests: readonly Descriptor[]): Generator<string> {
   const head = `{"schemaVersion":2,"mediaType":${encodeString(OCI_INDEX)},"manifests":`;
-  if (manifests.length === 0) {
-    yield `${head}null}`;
-    return;
-  }
+  // containerd's list is made with make(): never nil, so an empty one is written [].
   yield `${head}[`;
   for (const [i, manifest] of manifests.entries()) {
     yield (i === 0 ? "" : ",") + encodeDescriptor(manifest);

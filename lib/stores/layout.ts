@@ -267,7 +267,7 @@ export async function openLayout(dir: string | URL): Promise<Layout> {
   const indexBytes = await readCapped(`${trimmed}/index.json`, MAX_STORE_INDEX_SIZE);
   if (!hasBlobs && indexBytes === undefined) {
     throw new NotFoundError(
-      `${root} is not an OCI layout or containerd content store: it has no blobs/ or index.json`,
+      `${root} is not an OCI layout, containerd root or content store: it has no blobs/ or index.json`,
     );
   }
   // Names from index.json; a name given twice means its last entry, as after containerd's import.

@@ -78,7 +78,11 @@ export class ArchiveStore implements ContentProvider, ImageStore {
   readonly #memory: Map<string, Uint8Array>;
   readonly #images: Image[];
 
-  /** Use {@linkcode openArchive}. */
+  /**
+   * Internal: use {@linkcode openArchive}.
+   *
+   * @ignore
+   */
   constructor(
     path: string,
     format: "oci" | "docker",

@@ -83,7 +83,11 @@ export class ContainerdStore implements ContentProvider, ImageStore {
   readonly #images: ReadonlyMap<string, Image>;
   readonly #blobs: ReadonlyMap<string, Readonly<Record<string, string>>>;
 
-  /** Use {@linkcode openContainerd} rather than this constructor. @internal */
+  /**
+   * Internal: use {@linkcode openContainerd}.
+   *
+   * @ignore
+   */
   constructor(
     root: string,
     namespace: string,

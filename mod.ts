@@ -61,3 +61,7 @@ export {
   OcipackError,
   SizeMismatchError,
 } from "./lib/oci/errors.ts";
+export { openRegistry, Registry, type RegistryOptions } from "./lib/stores/registry/registry.ts";
+export type { CredentialOption, RegistryCredentials } from "./lib/stores/registry/credentials.ts";
+export type { RetryPolicy } from "./lib/stores/registry/http.ts";
+export { RegistryError } from "./lib/stores/registry/errors.ts";

@@ -1,0 +1,333 @@
+/**
+ * The HTTP layer of the registry client: one exchange follows redirects by hand (at most 10, a
+ * relative `Location` resolved, `Authorization` dropped once scheme, host or port change, https
+ * to http refused), requests are retried with backoff and jitter on network errors, 408, 429 and
+ * 5xx (honouring `Retry-After`, bounded in attempts and time, never on other 4xx), and a
+ * connection that sends nothing for the stall timeout is aborted, before or after its headers.
+ *
+ * @module
+ */
+import { RegistryError } from "./errors.ts";
+
+/** How requests are retried. */
+export interface RetryPolicy {
+  /** Attempts in all, the first included (default 5). */
+  attempts: number;
+  /** The first backoff delay in milliseconds, doubled on each retry (default 250). */
+  baseDelay: number;
+  /** The longest backoff delay in milliseconds (default 8000). */
+  maxDelay: number;
+  /** The longest `Retry-After` honoured, in milliseconds; longer ones are capped (default 60000). */
+  maxRetryAfter: number;
+  /** No retry starts once this many milliseconds have passed since the first attempt (default 180000). */
+  maxElapsed: number;
+}
+
+/** The default retry policy. */
+export const DEFAULT_RETRY: RetryPolicy = Object.freeze({
+  attempts: 5,
+  baseDelay: 250,
+  maxDelay: 8_000,
+  maxRetryAfter: 60_000,
+  maxElapsed: 180_000,
+});
+
+/** The default stall timeout: how long a connection may send nothing, in milliseconds. */
+export const DEFAULT_STALL_TIMEOUT = 30_000;
+
+/** The most redirects one request follows. */
+export const MAX_REDIRECTS = 10;
+
+/** Options of an {@linkcode HttpClient}. */
+export interface HttpClientOptions {
+  /** Deno's HTTP client, for extra CA certificates. */
+  client?: Deno.HttpClient;
+  /** Aborts every request. */
+  signal?: AbortSignal;
+  /** How requests are retried. */
+  retry?: Partial<RetryPolicy>;
+  /** How long a connection may send nothing, in milliseconds. */
+  stallTimeout?: number;
+}
+
+/** One request. */
+export interface HttpRequest {
+  /** `GET` unless given. */
+  method?: "GET" | "HEAD" | "POST";
+  url: URL;
+  headers?: Record<string, string>;
+  body?: string;
+  /**
+   * The `Authorization` header, sent to the request's own origin only: a redirect that changes
+   * scheme, host or port drops it for good.
+   */
+  authorization?: string;
+  /** What errors are about (`127.0.0.1:5000/app:1`); the URL's host when not given. */
+  label?: string;
+}
+
+/** An answer: status and headers, with a body read under the stall timeout. */
+export interface Reply {
+  status: number;
+  statusText: string;
+  headers: Headers;
+  /** The URL that answered, after redirects. */
+  url: URL;
+  /** The body; reads fail with a retryable {@linkcode TransportError} on a stall or a drop. */
+  body: ReadableStream<Uint8Array>;
+  /** How many attempts it took. */
+  attempts: number;
+  /** Drops the body and closes the connection. */
+  cancel(): Promise<void>;
+}
+
+/** A network failure or stall: the request may be retried. */
+export class TransportError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TransportError";
+  }
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** Whether a status is worth retrying: 408, 429 and 5xx. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || (status >= 500 && status <= 599);
+}
+
+/**
+ * `Retry-After` in milliseconds: delay-seconds or an HTTP date; `undefined` when absent or
+ * unreadable.
+ */
+export function parseRetryAfter(
+  value: string | null,
+  now: number = Date.now(),
+): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** The registry client's HTTP: redirects by hand, retries, stall timeouts. */
+export class HttpClient {
+  readonly #client?: Deno.HttpClient;
+  readonly #signal?: AbortSignal;
+  readonly #retry: RetryPolicy;
+  readonly #stallTimeout: number;
+
+  constructor(options: HttpClientOptions = {}) {
+    this.#client = options.client;
+    this.#signal = options.signal;
+    this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.#stallTimeout = options.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
+  }
+
+  /** The retry policy in force. */
+  get retry(): Readonly<RetryPolicy> {
+    return this.#retry;
+  }
+
+  /** The signal every request is aborted by, if any. */
+  get signal(): AbortSignal | undefined {
+    return this.#signal;
+  }
+
+  /**
+   * Sends a request, retrying on network errors, stalls, 408, 429 and 5xx. Resolves with the
+   * last answer whatever its status (one that is still retryable means the retries ran out).
+   *
+   * @throws {RegistryError} when the network fails on every attempt, or a redirect is refused.
+   */
+  async send(request: HttpRequest): Promise<Reply> {
+    const started = Date.now();
+    for (let attempt = 1;; attempt++) {
+      let reply: Reply | undefined;
+      let failure: TransportError | undefined;
+      try {
+        reply = await this.exchange(request);
+      } catch (error) {
+        if (!(error instanceof TransportError)) throw error;
+        failure = error;
+      }
+      if (reply !== undefined && !isRetryableStatus(reply.status)) {
+        reply.attempts = attempt;
+        return reply;
+      }
+      const hinted = reply && parseRetryAfter(reply.headers.get("retry-after"));
+      const delay = hinted === undefined
+        ? this.backoff(attempt)
+        : Math.min(hinted, this.#retry.maxRetryAfter);
+      const outOfTime = Date.now() - started + delay > this.#retry.maxElapsed;
+      if (attempt >= this.#retry.attempts || outOfTime) {
+        if (reply !== undefined) {
+          reply.attempts = attempt;
+          return reply;
+        }
+        throw new RegistryError(
+          `${labelOf(request)}: ${failure!.message} (gave up after ${attempt} attempt${
+            attempt === 1 ? "" : "s"
+          })`,
+          { cause: failure },
+        );
+      }
+      await reply?.cancel();
+      await this.sleep(delay);
+    }
+  }
+
+  /** The backoff before retry `attempt` (1-based): exponential, capped, with full jitter above half. */
+  backoff(attempt: number): number {
+    const ceiling = Math.min(this.#retry.maxDelay, this.#retry.baseDelay * 2 ** (attempt - 1));
+    return ceiling / 2 + Math.random() * ceiling / 2;
+  }
+
+  /** Waits, or rejects with the signal's reason when it aborts. */
+  sleep(ms: number): Promise<void> {
+    const signal = this.#signal;
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal!.reason);
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /**
+   * One exchange: the request and its redirects, no retries.
+   *
+   * @throws {TransportError} on a network failure or stall before the headers.
+   * @throws {RegistryError} on a refused or endless redirect.
+   */
+  async exchange(request: HttpRequest): Promise<Reply> {
+    let url = request.url;
+    let authorization = request.authorization;
+    let method = request.method ?? "GET";
+    let body = request.body;
+    for (let hop = 0;; hop++) {
+      const headers = new Headers(request.headers);
+      if (authorization !== undefined) headers.set("Authorization", authorization);
+      const reply = await this.#fetch(url, { method, headers, body });
+      const location = reply.headers.get("location");
+      if (!REDIRECTS.has(reply.status) || location === null) return reply;
+      await reply.cancel();
+      if (hop === MAX_REDIRECTS) {
+        throw new RegistryError(`${labelOf(request)}: more than ${MAX_REDIRECTS} redirects`);
+      }
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        throw new RegistryError(
+          `${labelOf(request)}: invalid redirect location ${JSON.stringify(location)}`,
+        );
+      }
+      if (next.protocol !== "https:" && next.protocol !== "http:") {
+        throw new RegistryError(`${labelOf(request)}: refused a redirect to ${next.protocol} URL`);
+      }
+      if (url.protocol === "https:" && next.protocol === "http:") {
+        throw new RegistryError(
+          `${labelOf(request)}: refused a redirect from https to plain http (${next.origin})`,
+        );
+      }
+      if (next.origin !== url.origin) authorization = undefined;
+      if (reply.status === 303 && method !== "HEAD") {
+        method = "GET";
+        body = undefined;
+      }
+      url = next;
+    }
+  }
+
+  async #fetch(
+    url: URL,
+    init: { method: string; headers: Headers; body?: string },
+  ): Promise<Reply> {
+    const local = new AbortController();
+    const signal = this.#signal ? AbortSignal.any([this.#signal, local.signal]) : local.signal;
+    let stalled = false;
+    const timeout = this.#stallTimeout;
+    const stall = () => {
+      stalled = true;
+      local.abort(new TransportError(`no answer from ${url.host} for ${timeout / 1000} s`));
+    };
+    let timer = setTimeout(stall, timeout);
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        ...init,
+        redirect: "manual",
+        signal,
+        ...(this.#client ? { client: this.#client } : {}),
+      });
+    } catch (error) {
+      throw this.#failure(error, url, stalled, timeout);
+    } finally {
+      clearTimeout(timer);
+    }
+    const source = response.body;
+    const reader = source?.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        if (reader === undefined) return controller.close();
+        timer = setTimeout(stall, timeout);
+        let result: ReadableStreamReadResult<Uint8Array>;
+        try {
+          result = await reader.read();
+        } catch (error) {
+          throw this.#failure(error, url, stalled, timeout);
+        } finally {
+          clearTimeout(timer);
+        }
+        if (result.done) controller.close();
+        else controller.enqueue(result.value);
+      },
+      cancel: async (reason) => {
+        await reader?.cancel(reason).catch(() => {});
+      },
+    }, { highWaterMark: 0 });
+    return {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+      url,
+      body,
+      attempts: 1,
+      cancel: () => body.cancel().catch(() => {}),
+    };
+  }
+
+  /** Classifies a fetch or body-read failure: aborted by the caller, permission, network. */
+  #failure(error: unknown, url: URL, stalled: boolean, timeout: number): unknown {
+    if (stalled) {
+      return new TransportError(`${url.host} sent nothing for ${timeout / 1000} s`, {
+        cause: error,
+      });
+    }
+    if (this.#signal?.aborted) return this.#signal.reason;
+    if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+      return error;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    if (/certificate|UnknownIssuer|InvalidCertificate/i.test(message)) {
+      return new RegistryError(
+        `TLS verification of ${url.host} failed: ${message} ` +
+          "(trust its CA with caCerts / --tlscacert)",
+        { cause: error },
+      );
+    }
+    return new TransportError(`${url.host}: ${message}`, { cause: error });
+  }
+}
+
+function labelOf(request: HttpRequest): string {
+  return request.label ?? request.url.host;
+}

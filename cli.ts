@@ -23,15 +23,26 @@ import {
   openLayout,
   parsePlatform,
 } from "./mod.ts";
-import { listImageSummaries, resolveImage } from "./lib/cli/images.ts";
+import { listImageSummaries } from "./lib/cli/images.ts";
 import { copyToWriter, OutputError, writeAll, writeFileAtomically } from "./lib/cli/output.ts";
 import { formatBytes, ProgressLine } from "./lib/cli/progress.ts";
+import {
+  isRegistryArgument,
+  listRegistry,
+  openRegistryFromFlags,
+  readPasswordFromTerminal,
+  type RegistryFlags,
+  resolveRequests,
+  RoutedStore,
+} from "./lib/cli/registry.ts";
 
 const HELP = `ocipack ${denoJson.version}: write container image archives from a content store
 
 Usage:
   ocipack export --store DIR [-o FILE] [options] IMAGE...
   ocipack list --store DIR [--json]
+  ocipack export [-o FILE] [options] docker://REF...
+  ocipack list docker://REPO | docker://REF
   ocipack --version
 
 Commands:
@@ -48,7 +59,9 @@ Write an image archive, byte-identical to 'ctr images export' (containerd 2.x) f
 images and options. Every blob's digest and size is verified as it is copied.
 
 IMAGE is a name from the store (as 'ocipack list' shows it, or its short form such as
-'hello:oci'), NAME@sha256:..., or a bare digest sha256:... (that manifest or index, unnamed).
+'hello:oci'), NAME@sha256:..., or a bare digest sha256:... (that manifest or index, unnamed);
+or docker://REF, an image in a registry (docker://alpine is docker.io/library/alpine:latest),
+streamed from the registry (no --store needed; both kinds may be mixed).
 
 Options:
   -s, --store DIR              The store: an OCI image layout, or containerd's content directory
@@ -65,6 +78,11 @@ Options:
       --skip-missing           Leave out absent manifests, and the layers of a manifest with
                                absent content (for partially copied stores)
       --gzip                   Compress the whole archive with gzip
+      --plain-http             Use http, not https, for docker:// registries
+  -u, --user USER[:PASSWORD]   Registry credentials (asks for the password on a terminal);
+                               otherwise from docker/podman auth files
+      --tlscacert FILE         Trust this CA certificate (PEM) for registries
+      --skip-verify            Do not verify registries' TLS certificates (insecure)
   -q, --quiet                  No progress display
   -h, --help                   Show this help
 
@@ -73,9 +91,12 @@ Examples:
   ocipack export --store testdata/store --platform linux/arm64 -o multi.tar example.com/multi:1.0
   ocipack export --store ./layout --all-platforms --gzip -o all.tar.gz app:1 app:2
   ocipack export --store ./layout app:1 | docker load
+  ocipack export --plain-http -o app.tar docker://127.0.0.1:5000/app:1
+  ocipack export -u robot --platform linux/arm64 -o app.tar docker://registry.example/app:1
 `;
 
 const LIST_HELP = `Usage: ocipack list --store DIR [--json]
+       ocipack list [registry options] docker://REPO | docker://REF
 
 List the named images of a store: name, media type, digest, size for this machine's platform,
 and platforms, as 'ctr images ls' does.
@@ -88,6 +109,10 @@ Options:
 Examples:
   ocipack list --store testdata/store
   ocipack list --store testdata/store --json
+  ocipack list --plain-http docker://127.0.0.1:5000/app       (its tags)
+  ocipack list --plain-http docker://127.0.0.1:5000/app:1     (its platforms)
+
+The registry options of 'ocipack export' (--plain-http, -u, --tlscacert, --skip-verify) apply.
 `;
 
 /** A mistake in the command line: printed with a hint, exit code 2. */
@@ -124,6 +149,27 @@ function parse(args: string[], options: Record<string, ParseOption>, help: strin
 
 type ParseOption = { type: "string" | "boolean"; short?: string; multiple?: boolean };
 
+const REGISTRY_OPTIONS: Record<string, ParseOption> = {
+  "plain-http": { type: "boolean" },
+  user: { type: "string", short: "u" },
+  tlscacert: { type: "string" },
+  "skip-verify": { type: "boolean" },
+};
+
+function registryFlags(values: Record<string, unknown>): RegistryFlags {
+  return {
+    plainHttp: Boolean(values["plain-http"]),
+    user: values.user as string | undefined,
+    tlscacert: values.tlscacert as string | undefined,
+    skipVerify: Boolean(values["skip-verify"]),
+  };
+}
+
+const terminal = {
+  warn: (text: string) => printErr(`ocipack: ${text}\n`),
+  readPassword: readPasswordFromTerminal,
+};
+
 async function exportCommand(args: string[], signal: AbortSignal): Promise<void> {
   const { values, positionals } = parse(args, {
     store: { type: "string", short: "s" },
@@ -136,10 +182,14 @@ async function exportCommand(args: string[], signal: AbortSignal): Promise<void>
     gzip: { type: "boolean" },
     quiet: { type: "boolean", short: "q" },
     help: { type: "boolean", short: "h" },
+    ...REGISTRY_OPTIONS,
   }, EXPORT_HELP);
   if (values.help) return await printOut(EXPORT_HELP);
   const store = values.store as string | undefined;
-  if (!store) throw new UsageError("missing --store DIR", EXPORT_HELP);
+  const remote = positionals.filter(isRegistryArgument);
+  if (!store && remote.length < positionals.length) {
+    throw new UsageError("missing --store DIR", EXPORT_HELP);
+  }
   if (positionals.length === 0) throw new UsageError("missing IMAGE to export", EXPORT_HELP);
   const platforms = (values.platform as string[] | undefined ?? []).map((p) => {
     try {
@@ -157,13 +207,16 @@ async function exportCommand(args: string[], signal: AbortSignal): Promise<void>
     );
   }
 
-  const layout = await openLayout(store);
-  const manifests: ManifestRequest[] = [];
-  for (const image of positionals) manifests.push(await resolveImage(layout, image));
+  const layout = store ? await openLayout(store) : undefined;
+  await using registry = remote.length > 0
+    ? await openRegistryFromFlags(registryFlags(values), remote, signal, terminal)
+    : undefined;
+  const manifests: ManifestRequest[] = await resolveRequests(layout, registry, positionals);
+  const provider = registry ? new RoutedStore(layout, registry) : layout!;
   const progress = !values.quiet && Deno.stderr.isTerminal()
     ? new ProgressLine(printErr)
     : undefined;
-  let stream = exportArchive(layout, {
+  let stream = exportArchive(provider, {
     manifests,
     platform: platforms.length > 0 ? platforms : defaultStrict(),
     allPlatforms: Boolean(values["all-platforms"]),
@@ -187,13 +240,29 @@ async function exportCommand(args: string[], signal: AbortSignal): Promise<void>
   progress?.finish();
 }
 
-async function listCommand(args: string[]): Promise<void> {
+async function listCommand(args: string[], signal: AbortSignal): Promise<void> {
   const { values, positionals } = parse(args, {
     store: { type: "string", short: "s" },
     json: { type: "boolean" },
     help: { type: "boolean", short: "h" },
+    ...REGISTRY_OPTIONS,
   }, LIST_HELP);
   if (values.help) return await printOut(LIST_HELP);
+  if (positionals.length === 1 && isRegistryArgument(positionals[0]) && !values.store) {
+    await using registry = await openRegistryFromFlags(
+      registryFlags(values),
+      positionals,
+      signal,
+      terminal,
+    );
+    const listing = await listRegistry(registry, positionals[0]);
+    if (values.json) return await printOut(JSON.stringify(listing, null, 2) + "\n");
+    if ("tags" in listing) return await printOut(listing.tags.map((t) => t + "\n").join(""));
+    return await printOut(table([
+      ["PLATFORM", "DIGEST", "TYPE", "SIZE"],
+      ...listing.platforms.map((p) => [p.platform, p.digest, p.mediaType, formatBytes(p.size)]),
+    ]));
+  }
   if (!values.store) throw new UsageError("missing --store DIR", LIST_HELP);
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`, LIST_HELP);
@@ -211,11 +280,13 @@ async function listCommand(args: string[]): Promise<void> {
       i.platforms.join(",") || "-",
     ]);
   }
+  await printOut(table(rows));
+}
+
+function table(rows: string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  await printOut(
-    rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join(" ").trimEnd()).join("\n") +
-      "\n",
-  );
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join(" ").trimEnd())
+    .join("\n") + "\n";
 }
 
 /** Runs the command line; resolves with the exit code. */
@@ -235,7 +306,7 @@ export async function main(args: string[]): Promise<number> {
     } else if (command === "export") {
       await exportCommand(rest, controller.signal);
     } else if (command === "list" || command === "ls") {
-      await listCommand(rest);
+      await listCommand(rest, controller.signal);
     } else {
       throw new UsageError(`unknown command ${JSON.stringify(command)}`, HELP);
     }

@@ -7,6 +7,8 @@
  *
  * @module
  */
+import { request as httpsRequest } from "node:https";
+import { Readable } from "node:stream";
 import { RegistryError } from "./errors.ts";
 
 /** How requests are retried. */
@@ -48,6 +50,8 @@ export interface HttpClientOptions {
   retry?: Partial<RetryPolicy>;
   /** How long a connection may send nothing, in milliseconds. */
   stallTimeout?: number;
+  /** Whether TLS certificates of a URL's host go unverified (`--skip-verify`). */
+  skipVerify?: (url: URL) => boolean;
 }
 
 /** One request. */
@@ -117,12 +121,14 @@ export class HttpClient {
   readonly #signal?: AbortSignal;
   readonly #retry: RetryPolicy;
   readonly #stallTimeout: number;
+  readonly #skipVerify?: (url: URL) => boolean;
 
   constructor(options: HttpClientOptions = {}) {
     this.#client = options.client;
     this.#signal = options.signal;
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#stallTimeout = options.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
+    this.#skipVerify = options.skipVerify;
   }
 
   /** The retry policy in force. */
@@ -262,12 +268,14 @@ export class HttpClient {
     let timer = setTimeout(stall, timeout);
     let response: Response;
     try {
-      response = await fetch(url, {
-        ...init,
-        redirect: "manual",
-        signal,
-        ...(this.#client ? { client: this.#client } : {}),
-      });
+      response = url.protocol === "https:" && this.#skipVerify?.(url)
+        ? await unverifiedFetch(url, { ...init, signal })
+        : await fetch(url, {
+          ...init,
+          redirect: "manual",
+          signal,
+          ...(this.#client ? { client: this.#client } : {}),
+        });
     } catch (error) {
       throw this.#failure(error, url, stalled, timeout);
     } finally {
@@ -330,4 +338,36 @@ export class HttpClient {
 
 function labelOf(request: HttpRequest): string {
   return request.label ?? request.url.host;
+}
+
+/**
+ * A request over https without certificate verification (Deno's fetch cannot skip it per
+ * client; node:https can). No redirects are followed.
+ */
+function unverifiedFetch(
+  url: URL,
+  init: { method: string; headers: Headers; body?: string; signal: AbortSignal },
+): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(url, {
+      method: init.method,
+      headers: Object.fromEntries(init.headers),
+      rejectUnauthorized: false,
+      signal: init.signal,
+    }, (message) => {
+      const headers = new Headers();
+      for (const [key, value] of Object.entries(message.headers)) {
+        if (Array.isArray(value)) value.forEach((v) => headers.append(key, v));
+        else if (value !== undefined) headers.set(key, String(value));
+      }
+      const status = message.statusCode ?? 502;
+      const empty = init.method === "HEAD" || status === 204 || status === 304;
+      if (empty) message.resume();
+      const body = empty ? null : Readable.toWeb(message) as ReadableStream<Uint8Array>;
+      resolve(new Response(body, { status, statusText: message.statusMessage, headers }));
+    });
+    request.on("error", reject);
+    if (init.body !== undefined) request.write(init.body);
+    request.end();
+  });
 }

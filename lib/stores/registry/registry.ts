@@ -75,6 +75,11 @@ export interface RegistryOptions {
   plainHttp?: boolean | readonly string[];
   /** Extra CA certificates to trust, PEM. */
   caCerts?: readonly string[];
+  /**
+   * Registries whose TLS certificates are not verified (as written in references), or `true` for
+   * all: for test set-ups only, anyone on the path can then read and change what is sent.
+   */
+  skipVerify?: boolean | readonly string[];
   /** Blob requests in flight at once, beside the blob being read (default 8). */
   concurrency?: number;
   /** Aborts every request. */
@@ -165,6 +170,10 @@ export class Registry implements ContentProvider, ImageStore, AsyncDisposable {
       signal: options.signal,
       retry: options.retry,
       stallTimeout: options.stallTimeout,
+      skipVerify: options.skipVerify === undefined ? undefined : (url) => {
+        const skip = options.skipVerify;
+        return skip === true || (Array.isArray(skip) && skip.includes(url.host));
+      },
     });
   }
 

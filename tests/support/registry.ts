@@ -266,7 +266,9 @@ export class TestRegistry {
     }
     const config = `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n` +
       `storage:\n  filesystem:\n    rootdirectory: ${dir}/data\n  delete:\n    enabled: true\n` +
-      `http:\n  addr: ${host}\n${tls}${auth}`;
+      `http:\n  addr: ${host}\n${tls}${auth}` +
+      // Foreign layers (with URLs) are refused unless their URLs are allowed.
+      `validation:\n  manifests:\n    urls:\n      allow:\n        - ^https?://\n`;
     await Deno.writeTextFile(`${dir}/config.yml`, config);
     const child = new Deno.Command("docker-registry", {
       args: ["serve", `${dir}/config.yml`],

@@ -261,45 +261,64 @@ export class HttpClient {
     const signal = this.#signal ? AbortSignal.any([this.#signal, local.signal]) : local.signal;
     let stalled = false;
     const timeout = this.#stallTimeout;
-    const stall = () => {
-      stalled = true;
-      local.abort(new TransportError(`no answer from ${url.host} for ${timeout / 1000} s`));
+    /**
+     * A promise that rejects when nothing came for the stall timeout, aborting the request. It is
+     * raced with each wait, since an abort does not always end a body read already pending.
+     */
+    const stallTimer = () => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          stalled = true;
+          const error = new TransportError(`${url.host} sent nothing for ${timeout / 1000} s`);
+          reject(error);
+          local.abort(error);
+        }, timeout);
+      });
+      expired.catch(() => {});
+      return { expired, clear: () => clearTimeout(timer) };
     };
-    let timer = setTimeout(stall, timeout);
     let response: Response;
+    const headerTimer = stallTimer();
     try {
-      response = url.protocol === "https:" && this.#skipVerify?.(url)
-        ? await unverifiedFetch(url, { ...init, signal })
-        : await fetch(url, {
+      const fetching = url.protocol === "https:" && this.#skipVerify?.(url)
+        ? unverifiedFetch(url, { ...init, signal })
+        : fetch(url, {
           ...init,
           redirect: "manual",
           signal,
           ...(this.#client ? { client: this.#client } : {}),
         });
+      fetching.then((r) => {
+        if (stalled) r.body?.cancel().catch(() => {});
+      }, () => {});
+      response = await Promise.race([fetching, headerTimer.expired]);
     } catch (error) {
       throw this.#failure(error, url, stalled, timeout);
     } finally {
-      clearTimeout(timer);
+      headerTimer.clear();
     }
     const source = response.body;
     const reader = source?.getReader();
     const body = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         if (reader === undefined) return controller.close();
-        timer = setTimeout(stall, timeout);
+        const bodyTimer = stallTimer();
         let result: ReadableStreamReadResult<Uint8Array>;
         try {
-          result = await reader.read();
+          result = await Promise.race([reader.read(), bodyTimer.expired]);
         } catch (error) {
+          if (stalled) reader.cancel().catch(() => {});
           throw this.#failure(error, url, stalled, timeout);
         } finally {
-          clearTimeout(timer);
+          bodyTimer.clear();
         }
         if (result.done) controller.close();
         else controller.enqueue(result.value);
       },
-      cancel: async (reason) => {
-        await reader?.cancel(reason).catch(() => {});
+      cancel: (reason) => {
+        // Not awaited: a read left pending by a stall may keep a cancel waiting.
+        reader?.cancel(reason).catch(() => {});
       },
     }, { highWaterMark: 0 });
     return {
@@ -324,7 +343,7 @@ export class HttpClient {
     if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
       return error;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageChain(error);
     if (/certificate|UnknownIssuer|InvalidCertificate/i.test(message)) {
       return new RegistryError(
         `TLS verification of ${url.host} failed: ${message} ` +
@@ -370,4 +389,15 @@ function unverifiedFetch(
     if (init.body !== undefined) request.write(init.body);
     request.end();
   });
+}
+
+/** An error's message with those of its causes (Deno's fetch says only "fetch failed"). */
+function messageChain(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error, depth = 0; e !== undefined && depth < 5; depth++) {
+    const text = e instanceof Error ? e.message : String(e);
+    if (text !== "" && !parts.some((p) => p.includes(text))) parts.push(text);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(": ");
 }

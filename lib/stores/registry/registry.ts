@@ -22,7 +22,7 @@ import {
   type OpenedBlob,
 } from "../content.ts";
 import { Digester, isDigest, parseDigest } from "../../oci/digest.ts";
-import type { Descriptor } from "../../oci/documents.ts";
+import { checkDocumentKind, type Descriptor, DocumentError } from "../../oci/documents.ts";
 import {
   DigestMismatchError,
   InvalidArgumentError,
@@ -653,7 +653,15 @@ function documentType(bytes: Uint8Array, contentType: string, label: string): st
     }
     return declared;
   }
-  if (known(contentType)) return contentType;
+  if (known(contentType)) {
+    try {
+      checkDocumentKind(bytes, contentType);
+    } catch (error) {
+      if (!(error instanceof DocumentError)) throw error;
+      throw new InvalidDocumentError(`${label}: ${error.message} (Content-Type ${contentType})`);
+    }
+    return contentType;
+  }
   throw new InvalidDocumentError(
     `${label}: the registry's manifest has no mediaType and Content-Type ${
       JSON.stringify(contentType)

@@ -17,6 +17,8 @@ import type { Layout } from "../../mod.ts";
 export const USER = "tester";
 /** Its password. */
 export const PASSWORD = "s3cret-pass";
+/** An OAuth2 refresh token (docker's identity token) the token server accepts for USER. */
+export const REFRESH_TOKEN = "ocipack-refresh-token";
 /** The token service name. */
 export const SERVICE = "ocipack-test-registry";
 const ISSUER = "ocipack-test-issuer";
@@ -144,14 +146,28 @@ class TokenServer {
       cert,
       key,
       onListen: () => {},
-    }, (request) => {
+    }, async (request) => {
       const url = new URL(request.url);
-      const scope = url.searchParams.get("scope");
-      const service = url.searchParams.get("service");
+      // GET with basic credentials, or an OAuth2 POST (password or refresh-token grant).
+      const params = request.method === "POST"
+        ? new URLSearchParams(await request.text())
+        : url.searchParams;
+      const scope = params.get("scope");
+      const service = params.get("service");
       let account: string | undefined;
       const header = request.headers.get("authorization");
+      let credentials: [string, string] | undefined;
       if (header?.startsWith("Basic ")) {
-        const [user, password] = atob(header.slice(6)).split(":");
+        credentials = atob(header.slice(6)).split(":") as [string, string];
+      } else if (params.get("grant_type") === "password") {
+        credentials = [params.get("username") ?? "", params.get("password") ?? ""];
+      } else if (params.get("grant_type") === "refresh_token") {
+        credentials = params.get("refresh_token") === REFRESH_TOKEN
+          ? [USER, PASSWORD]
+          : ["refresh", "wrong"];
+      }
+      if (credentials !== undefined) {
+        const [user, password] = credentials;
         if (user !== USER || password !== PASSWORD) {
           this.requests.push({ scope, service, method: request.method, account: "!" + user });
           return Response.json({ errors: [{ code: "UNAUTHORIZED", message: "bad password" }] }, {
@@ -185,7 +201,12 @@ class TokenServer {
         dsaEncoding: "ieee-p1363",
       });
       const token = `${input}.${base64url(signature)}`;
-      return Response.json({ token, expires_in: 300, issued_at: new Date().toISOString() });
+      return Response.json({
+        token,
+        access_token: token,
+        expires_in: 300,
+        issued_at: new Date().toISOString(),
+      });
     });
     const { port } = this.#server.addr as Deno.NetAddr;
     this.url = `https://127.0.0.1:${port}/token`;

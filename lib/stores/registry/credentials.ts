@@ -34,7 +34,17 @@ export interface RegistryCredentials {
 
 /**
  * The caller's credentials: by registry (`127.0.0.1:5000`, `docker.io`) or registry and
- * repository prefix (`ghcr.io/org`), or a function of both.
+ * repository prefix (`ghcr.io/org`), or a function of both. Registries it does not cover fall
+ * back to the auth files.
+ *
+ * @example Credentials from the environment, for one registry
+ * ```ts
+ * import { type CredentialOption, openRegistry } from "@ocipack/ocipack";
+ *
+ * const credentials: CredentialOption = (domain) =>
+ *   domain === "ghcr.io" ? { username: "bot", password: "token-from-a-vault" } : undefined;
+ * await using registry = openRegistry({ credentials });
+ * ```
  */
 export type CredentialOption =
   | Readonly<Record<string, RegistryCredentials>>

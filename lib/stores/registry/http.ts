@@ -11,7 +11,18 @@ import { request as httpsRequest } from "node:https";
 import { Readable } from "node:stream";
 import { RegistryError } from "./errors.ts";
 
-/** How requests are retried. */
+/**
+ * How requests are retried: on network errors, stalls, 408, 429 and 5xx, with exponential
+ * backoff and jitter, honouring `Retry-After`; never on other 4xx.
+ *
+ * @example Fail fast in a CI job
+ * ```ts
+ * import { openRegistry, type RetryPolicy } from "@ocipack/ocipack";
+ *
+ * const retry: Partial<RetryPolicy> = { attempts: 2, maxRetryAfter: 5_000 };
+ * await using registry = openRegistry({ retry, stallTimeout: 10_000 });
+ * ```
+ */
 export interface RetryPolicy {
   /** Attempts in all, the first included (default 5). */
   attempts: number;

@@ -80,7 +80,10 @@ export interface RegistryOptions {
    * all: for test set-ups only, anyone on the path can then read and change what is sent.
    */
   skipVerify?: boolean | readonly string[];
-  /** Blob requests in flight at once, beside the blob being read (default 8). */
+  /**
+   * Blob requests in flight at once, beside the blob being read (default 8); 0 fetches each blob
+   * only when it is opened.
+   */
   concurrency?: number;
   /** Aborts every request. */
   signal?: AbortSignal;
@@ -121,7 +124,12 @@ interface Ahead {
   descriptor: Descriptor;
   state: "waiting" | "started" | "taken";
   fetched?: Promise<Prefetched>;
+  /** A small blob read whole: it holds memory, not a connection. */
+  buffered?: boolean;
 }
+
+/** The most bytes of small blobs held in memory ahead of the exporter. */
+const READ_AHEAD_BYTES = 16 * 1024 * 1024;
 
 /**
  * Images in registries, read over the OCI distribution API: a {@linkcode ContentProvider} and
@@ -158,8 +166,8 @@ export class Registry implements ContentProvider, ImageStore, AsyncDisposable {
   constructor(options: RegistryOptions = {}) {
     this.#options = options;
     const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-    if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
-      throw new InvalidArgumentError(`concurrency must be a positive integer, not ${concurrency}`);
+    if (!Number.isSafeInteger(concurrency) || concurrency < 0) {
+      throw new InvalidArgumentError(`concurrency must be a whole number, not ${concurrency}`);
     }
     this.#concurrency = concurrency;
     if (options.caCerts !== undefined && options.caCerts.length > 0) {
@@ -343,16 +351,31 @@ export class Registry implements ContentProvider, ImageStore, AsyncDisposable {
 
   /** Keeps up to `concurrency` of the next blobs fetched ahead. */
   #pump(): void {
-    let active = 0;
-    for (let i = this.#cursor; i < this.#order.length && active < this.#concurrency; i++) {
+    // Up to `concurrency` requests in flight (a large blob holds its connection until it is
+    // opened); small blobs read whole stay in memory, at most READ_AHEAD_BYTES of them.
+    let inFlight = 0;
+    let buffered = 0;
+    for (let i = this.#cursor; i < this.#order.length; i++) {
       const ahead = this.#order[i];
       if (ahead.state === "taken") continue;
-      if (ahead.state === "waiting") {
-        ahead.state = "started";
-        ahead.fetched = this.#fetchAhead(ahead.descriptor, true);
-        ahead.fetched.catch(() => {}); // open() reports it
+      const size = ahead.descriptor.size;
+      if (ahead.state === "started") {
+        if (ahead.buffered) buffered += size;
+        else inFlight++;
+        continue;
       }
-      active++;
+      if (inFlight >= this.#concurrency) break;
+      if (size <= SMALL_BLOB && buffered + size > READ_AHEAD_BYTES) break;
+      ahead.state = "started";
+      const fetched = this.#fetchAhead(ahead.descriptor, true);
+      ahead.fetched = fetched;
+      inFlight++;
+      fetched.then((got) => {
+        if ("bytes" in got && ahead.state === "started") {
+          ahead.buffered = true;
+          this.#pump(); // its request is done: start the next
+        }
+      }, () => {}); // open() reports a failure
     }
     // Forget what was opened, so the list does not grow with every blob.
     if (this.#cursor > 1024) {

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { requireTools } from "./support/containerd.ts";
 import { assertSameArchive } from "./support/differential.ts";
-import { PASSWORD, type Setup, TestRegistry, USER } from "./support/registry.ts";
+import { PASSWORD, REFRESH_TOKEN, type Setup, TestRegistry, USER } from "./support/registry.ts";
 import { FaultProxy, flipped, isBlobGet, stalled, truncated } from "./support/fault_proxy.ts";
 import {
   type ContentProvider,
@@ -290,6 +290,38 @@ for (const setup of ["none", "basic", "token"] as Setup[]) {
             account: undefined,
             method: "GET",
           }]);
+        });
+
+        await t.step("an OAuth2 identity token is exchanged at the realm", async () => {
+          const before = registry.tokens!.requests.length;
+          await using source = openRegistry({
+            caCerts: [registry.caPem!],
+            credentials: { [registry.host]: { identityToken: REFRESH_TOKEN } },
+          });
+          const { target } = await source.getImage(`${registry.host}/team/hello:oci`);
+          assert.equal(target.size, 695);
+          assert.deepEqual(
+            registry.tokens!.requests.slice(before).map((r) => [r.method, r.account]),
+            [["POST", USER]],
+          );
+        });
+
+        await t.step("a token the registry calls invalid is renewed once", async () => {
+          const before = registry.tokens!.requests.length;
+          registry.tokens!.expireNext = 1;
+          await using source = openRegistry(registryOptions(registry));
+          const { target } = await source.getImage(`${registry.host}/team/hello:oci`);
+          assert.equal(target.size, 695);
+          assert.equal(registry.tokens!.requests.length - before, 2);
+          // A token that keeps being refused ends in one error, not a loop.
+          registry.tokens!.expireNext = 10;
+          await using again = openRegistry(registryOptions(registry));
+          await assert.rejects(
+            again.getImage(`${registry.host}/team/hello:oci`),
+            (error: Error) => error instanceof RegistryError && error.status === 401,
+          );
+          assert(registry.tokens!.expireNext >= 7, "at most three tokens were asked for");
+          registry.tokens!.expireNext = 0;
         });
 
         await t.step("an untrusted certificate is refused", async () => {

@@ -6,14 +6,16 @@
 import assert from "node:assert/strict";
 import { parseChallenges } from "../lib/stores/registry/auth.ts";
 import { findCredentials } from "../lib/stores/registry/credentials.ts";
-import { isRetryableStatus, parseRetryAfter } from "../lib/stores/registry/http.ts";
+import { HttpClient, isRetryableStatus, parseRetryAfter } from "../lib/stores/registry/http.ts";
 import {
   hostnameOf,
   isRepositoryOnly,
   parseRegistryReference,
   parseRegistryRepository,
 } from "../lib/stores/registry/reference.ts";
-import { InvalidArgumentError } from "../mod.ts";
+import { InvalidArgumentError, RegistryError } from "../mod.ts";
+import { makeCertificates } from "./support/registry.ts";
+import { toolsAvailable } from "./support/containerd.ts";
 
 Deno.test("references are normalized as docker does", () => {
   assert.deepEqual(parseRegistryReference("alpine"), {
@@ -225,4 +227,74 @@ Deno.test("credentials: credsStore and credHelpers run docker-credential-NAME ge
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("HttpClient: Retry-After is capped, retries are bounded, 404 is not retried", async () => {
+  let hits = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    hits++;
+    const path = new URL(request.url).pathname;
+    if (path === "/busy") {
+      return new Response("busy", { status: 503, headers: { "Retry-After": "3600" } });
+    }
+    return new Response("no", { status: 404 });
+  });
+  try {
+    const base = `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}`;
+    const http = new HttpClient({ retry: { attempts: 3, maxRetryAfter: 20 } });
+    const busy = await http.send({ url: new URL(`${base}/busy`) });
+    assert.equal(busy.status, 503);
+    assert.equal(busy.attempts, 3);
+    await busy.cancel();
+    assert.equal(hits, 3);
+    const missing = await http.send({ url: new URL(`${base}/missing`) });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.attempts, 1);
+    await missing.cancel();
+    assert.equal(hits, 4);
+    // A refused connection is a network error: retried, then one error naming the attempts.
+    const closed = new HttpClient({ retry: { attempts: 2, baseDelay: 1 } });
+    await assert.rejects(
+      closed.send({ url: new URL("http://127.0.0.1:1/v2/"), label: "127.0.0.1:1/app:1" }),
+      (error: Error) =>
+        error instanceof RegistryError &&
+        /^127\.0\.0\.1:1\/app:1: .*\(gave up after 2 attempts\)$/.test(error.message),
+    );
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test({
+  name: "HttpClient: a redirect from https to http is refused",
+  ignore: !toolsAvailable("openssl"),
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await makeCertificates(dir);
+      const cert = await Deno.readTextFile(`${dir}/server.pem`);
+      const ca = await Deno.readTextFile(`${dir}/ca.pem`);
+      const server = Deno.serve({
+        hostname: "127.0.0.1",
+        port: 0,
+        cert,
+        key: await Deno.readTextFile(`${dir}/server.key`),
+        onListen: () => {},
+      }, () => new Response(null, { status: 302, headers: { Location: "http://127.0.0.1:9/x" } }));
+      const client = Deno.createHttpClient({ caCerts: [ca] });
+      try {
+        const http = new HttpClient({ client });
+        const url = new URL(`https://127.0.0.1:${(server.addr as Deno.NetAddr).port}/v2/`);
+        await assert.rejects(
+          http.send({ url, authorization: "Bearer secret" }),
+          /refused a redirect from https to plain http/,
+        );
+      } finally {
+        client.close();
+        await server.shutdown();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

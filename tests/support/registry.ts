@@ -46,7 +46,7 @@ export function freePort(): number {
 }
 
 /** Makes a test CA, a server leaf for 127.0.0.1 signed by it, and a token-signing certificate. */
-async function makeCertificates(dir: string): Promise<void> {
+export async function makeCertificates(dir: string): Promise<void> {
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
   await run("openssl", [
     "req",

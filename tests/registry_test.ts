@@ -576,14 +576,20 @@ Deno.test({
       );
     });
 
-    await t.step("blobs are fetched ahead, a bounded number at a time", async () => {
+    await t.step("blobs and manifests are fetched ahead, a bounded number at a time", async () => {
       reset();
       await using slow = FaultProxy.start(registry.origin, { delay: 30 });
-      let inFlight = 0;
-      let most = 0;
-      slow.fault = async (_request, forward) => {
-        inFlight++;
-        most = Math.max(most, inFlight);
+      // Requests in flight at once, blobs and manifests apart.
+      const inFlight = { blobs: 0, manifests: 0 };
+      const most = { blobs: 0, manifests: 0 };
+      slow.fault = async (request, forward) => {
+        const path = new URL(request.url).pathname;
+        const kind = path.includes("/blobs/")
+          ? "blobs"
+          : /\/manifests\/sha256:/.test(path)
+          ? "manifests"
+          : undefined;
+        if (kind !== undefined) most[kind] = Math.max(most[kind], ++inFlight[kind]);
         try {
           const response = await forward();
           return new Response(await response.arrayBuffer(), {
@@ -591,7 +597,7 @@ Deno.test({
             headers: response.headers,
           });
         } finally {
-          inFlight--;
+          if (kind !== undefined) inFlight[kind]--;
         }
       };
       const name = `${slow.host}/multi:1.0`;
@@ -601,8 +607,11 @@ Deno.test({
         concurrency: 3,
       });
       await collect(exportArchive(source, { images: [name], allPlatforms: true }));
-      assert(most >= 2, `at most ${most} request in flight`);
-      assert(most <= 4, `${most} requests in flight`);
+      // Blobs: the one being read and up to 3 ahead. Manifests: the walk reads up to 8 ahead.
+      assert(most.blobs >= 2, `at most ${most.blobs} blob request in flight`);
+      assert(most.blobs <= 4, `${most.blobs} blob requests in flight`);
+      assert(most.manifests >= 2, `at most ${most.manifests} manifest request in flight`);
+      assert(most.manifests <= 8, `${most.manifests} manifest requests in flight`);
     });
   },
 });

@@ -225,10 +225,11 @@ export async function listRegistry(registry: Registry, argument: string): Promis
 export async function readPasswordFromTerminal(prompt: string): Promise<string | undefined> {
   if (!Deno.stdin.isTerminal()) return undefined;
   const encoder = new TextEncoder();
-  await Deno.stderr.write(encoder.encode(prompt));
+  // No echo from before the prompt shows, so that nothing typed early is echoed.
   Deno.stdin.setRaw(true);
   const bytes: number[] = [];
   try {
+    await Deno.stderr.write(encoder.encode(prompt));
     const buffer = new Uint8Array(1);
     while (true) {
       const n = await Deno.stdin.read(buffer);

@@ -15,11 +15,12 @@ import {
   type ContentProvider,
   describeBlob,
   LABEL_DISTRIBUTION_SOURCE,
+  MAX_DOCUMENT_SIZE,
   readVerified,
   sizeMismatch,
   withOrigin,
 } from "../stores/content.ts";
-import { blobPath, parseDigest } from "../oci/digest.ts";
+import { blobPath, isDigest, parseDigest } from "../oci/digest.ts";
 import {
   ANNOTATION_IMAGE_NAME,
   checkDocumentKind,
@@ -111,6 +112,9 @@ export interface ArchivePlan {
 
 type Children = Descriptor[] | "skip";
 
+/** How many of an index's next manifests the walk reads ahead. */
+const READ_AHEAD_DOCUMENTS = 8;
+
 const encoder = new TextEncoder();
 
 /** Computes an export's records. */
@@ -131,6 +135,8 @@ class Walk {
   readonly #expanded = new Map<string, Children>();
   /** Verified bytes of each document read, by digest. */
   readonly #documents = new Map<string, Uint8Array>();
+  /** Documents being read ahead of the walk, by digest. */
+  readonly #reading = new Map<string, Promise<Uint8Array>>();
   /** What the provider said of blobs already looked up, by digest. */
   readonly #infos = new Map<string, BlobInfo>();
 
@@ -226,6 +232,11 @@ class Walk {
     const children = await this.#children(desc, origin) as Descriptor[];
     this.#addBlob(desc, origin, false);
     const selected: Descriptor[] = [];
+    const visits = children.filter((child) =>
+      !options.platform || options.allPlatforms || child.platform === undefined ||
+      options.platform.match(child.platform)
+    );
+    let visited = 0;
     for (const child of children) {
       if (options.platform) {
         if (child.platform === undefined || options.platform.match(child.platform)) {
@@ -234,6 +245,7 @@ class Walk {
           continue;
         }
       }
+      this.#readAhead(visits, visited++, origin);
       await this.#visit(child, { image: origin.image, role: roleOf(child) }, 1);
     }
     if (selected.length > 0) {
@@ -272,6 +284,7 @@ class Walk {
     const manifest = isManifestType(desc.mediaType);
     for (const [i, child] of children.entries()) {
       const role = manifest ? (i === 0 ? "config" : "layer") : roleOf(child);
+      if (!manifest) this.#readAhead(children, i, origin);
       await this.#visit(child, { image: origin.image, role }, depth + 1);
     }
   }
@@ -343,6 +356,23 @@ class Walk {
     });
   }
 
+  /**
+   * Starts reading the documents (manifests, indexes) among the next few children the walk will
+   * visit, from `from` on, so that a source with latency (a registry) serves them in parallel.
+   * Only children the walk visits are read; each is awaited, and any error reported, in order.
+   */
+  #readAhead(children: readonly Descriptor[], from: number, origin: BlobOrigin): void {
+    for (const child of children.slice(from, from + READ_AHEAD_DOCUMENTS)) {
+      if (!isManifestType(child.mediaType) && !isIndexType(child.mediaType)) continue;
+      if (!isDigest(child.digest) || child.size > MAX_DOCUMENT_SIZE) continue; // the walk reports
+      if (this.#documents.has(child.digest) || this.#reading.has(child.digest)) continue;
+      const childOrigin = { image: origin.image, role: roleOf(child) };
+      const reading = readVerified(this.#provider, child, childOrigin);
+      reading.catch(() => {}); // awaited, and reported, when the walk gets there
+      this.#reading.set(child.digest, reading);
+    }
+  }
+
   /** Reads, verifies and caches a JSON document. */
   async #document(desc: Descriptor, origin: BlobOrigin): Promise<Uint8Array> {
     const cached = this.#documents.get(desc.digest);
@@ -350,7 +380,14 @@ class Walk {
       if (cached.length !== desc.size) throw sizeMismatch(desc, origin, cached.length);
       return cached;
     }
-    const bytes = await withOrigin(readVerified(this.#provider, desc, origin), desc, origin);
+    const ahead = this.#reading.get(desc.digest);
+    this.#reading.delete(desc.digest);
+    // Read ahead for a descriptor of this digest; one that says another size reads its own.
+    const reading =
+      ahead?.then((bytes) =>
+        bytes.length === desc.size ? bytes : readVerified(this.#provider, desc, origin)
+      ) ?? readVerified(this.#provider, desc, origin);
+    const bytes = await withOrigin(reading, desc, origin);
     this.#documents.set(desc.digest, bytes);
     return bytes;
   }

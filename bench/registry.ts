@@ -20,7 +20,7 @@ import { FaultProxy } from "../tests/support/fault_proxy.ts";
 import { exportArchive, openRegistry } from "../mod.ts";
 
 const MiB = 1024 * 1024;
-const SCALES: Record<string, number> = { "64m": 1 / 16, "1g": 1, "4g": 4 };
+const SCALES: Record<string, number> = { "64m": 1 / 16, "256m": 1 / 4, "1g": 1, "4g": 4 };
 const here = new URL(".", import.meta.url).pathname;
 const cli = new URL("../cli.ts", import.meta.url).pathname;
 

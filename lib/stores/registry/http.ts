@@ -311,23 +311,50 @@ export class HttpClient {
     }
     const source = response.body;
     const reader = source?.getReader();
+    // One watchdog per body rather than a timer per chunk: it fires only while a read has been
+    // waiting for the whole stall timeout (a body nobody reads is not stalled).
+    let readingSince = 0;
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
+    let stallBody: (error: TransportError) => void = () => {};
+    const bodyExpired = new Promise<never>((_, reject) => stallBody = reject);
+    bodyExpired.catch(() => {});
+    const check = () => {
+      watchdog = undefined;
+      if (readingSince === 0) return;
+      const waited = performance.now() - readingSince;
+      if (waited < timeout) {
+        watchdog = setTimeout(check, timeout - waited);
+        return;
+      }
+      stalled = true;
+      const error = new TransportError(`${url.host} sent nothing for ${timeout / 1000} s`);
+      stallBody(error);
+      local.abort(error);
+    };
     const body = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         if (reader === undefined) return controller.close();
-        const bodyTimer = stallTimer();
+        readingSince = performance.now();
+        watchdog ??= setTimeout(check, timeout);
         let result: ReadableStreamReadResult<Uint8Array>;
         try {
-          result = await Promise.race([reader.read(), bodyTimer.expired]);
+          result = await Promise.race([reader.read(), bodyExpired]);
         } catch (error) {
           if (stalled) reader.cancel().catch(() => {});
+          clearTimeout(watchdog);
           throw this.#failure(error, url, stalled, timeout);
         } finally {
-          bodyTimer.clear();
+          readingSince = 0;
         }
-        if (result.done) controller.close();
-        else controller.enqueue(result.value);
+        if (result.done) {
+          clearTimeout(watchdog);
+          controller.close();
+        } else {
+          controller.enqueue(result.value);
+        }
       },
       cancel: (reason) => {
+        clearTimeout(watchdog);
         // Not awaited: a read left pending by a stall may keep a cancel waiting.
         reader?.cancel(reason).catch(() => {});
       },

@@ -92,9 +92,17 @@ export interface Reply {
   body: ReadableStream<Uint8Array>;
   /** How many attempts it took. */
   attempts: number;
+  /**
+   * Reads the body's next bytes into `target` (a BYOB read into a buffer of the reply's own,
+   * copied out: no allocation per chunk), or null at the end. Use it or `body`, not both.
+   */
+  readInto(target: Uint8Array): Promise<number | null>;
   /** Drops the body and closes the connection. */
   cancel(): Promise<void>;
 }
+
+/** The largest BYOB read into a reply's own buffer. */
+const SCRATCH_SIZE = 1024 * 1024;
 
 /** A network failure or stall: the request may be retried. */
 export class TransportError extends Error {
@@ -310,7 +318,6 @@ export class HttpClient {
       headerTimer.clear();
     }
     const source = response.body;
-    const reader = source?.getReader();
     // One watchdog per body rather than a timer per chunk: it fires only while a read has been
     // waiting for the whole stall timeout (a body nobody reads is not stalled).
     let readingSince = 0;
@@ -331,21 +338,32 @@ export class HttpClient {
       stallBody(error);
       local.abort(error);
     };
+    let reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader | undefined;
+    /** One read, under the watchdog; errors classified. */
+    const guarded = async <T>(read: Promise<T>): Promise<T> => {
+      readingSince = performance.now();
+      watchdog ??= setTimeout(check, timeout);
+      try {
+        return await Promise.race([read, bodyExpired]);
+      } catch (error) {
+        if (stalled) reader?.cancel().catch(() => {});
+        clearTimeout(watchdog);
+        throw this.#failure(error, url, stalled, timeout);
+      } finally {
+        readingSince = 0;
+      }
+    };
+    const close = (reason?: unknown) => {
+      clearTimeout(watchdog);
+      // Not awaited: a read left pending by a stall may keep a cancel waiting.
+      if (reader !== undefined) reader.cancel(reason).catch(() => {});
+      else source?.cancel(reason).catch(() => {});
+    };
     const body = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
-        if (reader === undefined) return controller.close();
-        readingSince = performance.now();
-        watchdog ??= setTimeout(check, timeout);
-        let result: ReadableStreamReadResult<Uint8Array>;
-        try {
-          result = await Promise.race([reader.read(), bodyExpired]);
-        } catch (error) {
-          if (stalled) reader.cancel().catch(() => {});
-          clearTimeout(watchdog);
-          throw this.#failure(error, url, stalled, timeout);
-        } finally {
-          readingSince = 0;
-        }
+        if (source === null) return controller.close();
+        reader ??= source.getReader();
+        const result = await guarded((reader as ReadableStreamDefaultReader<Uint8Array>).read());
         if (result.done) {
           clearTimeout(watchdog);
           controller.close();
@@ -353,12 +371,25 @@ export class HttpClient {
           controller.enqueue(result.value);
         }
       },
-      cancel: (reason) => {
-        clearTimeout(watchdog);
-        // Not awaited: a read left pending by a stall may keep a cancel waiting.
-        reader?.cancel(reason).catch(() => {});
-      },
+      cancel: (reason) => close(reason),
     }, { highWaterMark: 0 });
+    let scratch = new ArrayBuffer(0);
+    const readInto = async (target: Uint8Array): Promise<number | null> => {
+      if (source === null || target.length === 0) return source === null ? null : 0;
+      reader ??= source.getReader({ mode: "byob" });
+      const want = Math.min(target.length, SCRATCH_SIZE);
+      if (scratch.byteLength < want) scratch = new ArrayBuffer(SCRATCH_SIZE);
+      const result = await guarded(
+        (reader as ReadableStreamBYOBReader).read(new Uint8Array(scratch, 0, want)),
+      );
+      if (result.value !== undefined) scratch = result.value.buffer as ArrayBuffer;
+      if (result.done) {
+        clearTimeout(watchdog);
+        return null;
+      }
+      target.set(result.value);
+      return result.value.length;
+    };
     return {
       status: response.status,
       statusText: response.statusText,
@@ -366,7 +397,8 @@ export class HttpClient {
       url,
       body,
       attempts: 1,
-      cancel: () => body.cancel().catch(() => {}),
+      readInto,
+      cancel: () => Promise.resolve(close()),
     };
   }
 

@@ -316,10 +316,9 @@ export class Registry implements ContentProvider, ImageStore, AsyncDisposable {
     }
     const got = await fetched;
     if ("bytes" in got) return { size: descriptor.size, stream: ReadableStream.from([got.bytes]) };
-    return {
-      size: descriptor.size,
-      stream: this.#blobStream(source, descriptor, got.reply),
-    };
+    // read() lets the exporter read straight into its own buffers.
+    const blob = this.#resumable(source, descriptor, got.reply);
+    return { size: descriptor.size, stream: blob.stream, read: blob.read };
   }
 
   /** Drops every blob fetched ahead and not opened, and the HTTP client. */
@@ -389,20 +388,17 @@ export class Registry implements ContentProvider, ImageStore, AsyncDisposable {
     const source = this.#sources.get(descriptor.digest)![0];
     const reply = await this.#getBlob(source, descriptor, 0);
     if (!readSmall || descriptor.size > SMALL_BLOB) return { reply };
-    const stream = this.#blobStream(source, descriptor, reply);
+    const blob = this.#resumable(source, descriptor, reply);
     const bytes = new Uint8Array(descriptor.size + 1);
     let filled = 0;
-    const reader = stream.getReader();
     try {
       while (filled < bytes.length) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        const room = bytes.length - filled;
-        bytes.set(value.length > room ? value.subarray(0, room) : value, filled);
-        filled += Math.min(room, value.length);
+        const n = await blob.read(bytes.subarray(filled));
+        if (n === null) break;
+        filled += n;
       }
     } finally {
-      await reader.cancel().catch(() => {});
+      await blob.stream.cancel().catch(() => {});
     }
     // One byte too many is kept, for the exporter to report.
     return { bytes: bytes.subarray(0, filled) };
@@ -443,45 +439,56 @@ export class Registry implements ContentProvider, ImageStore, AsyncDisposable {
     return reply;
   }
 
-  /** A blob's bytes, resuming with `Range` after a dropped or stalled connection. */
-  #blobStream(source: Source, descriptor: Descriptor, first: Reply): ReadableStream<Uint8Array> {
+  /**
+   * A blob's bytes, resuming with `Range` after a dropped or stalled connection: `read()` into a
+   * caller's buffer, and a stream over the same reads whose cancel closes the blob.
+   */
+  #resumable(
+    source: Source,
+    descriptor: Descriptor,
+    first: Reply,
+  ): { read(target: Uint8Array): Promise<number | null>; stream: ReadableStream<Uint8Array> } {
     let reply: Reply | undefined = first;
-    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     let received = 0;
     let resumes = 0;
+    let closed = false;
     const http = this.#http;
-    const getBlob = (offset: number) => this.#getBlob(source, descriptor, offset);
-    return new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        while (true) {
-          if (reply === undefined) reply = await getBlob(received);
-          reader ??= reply.body.getReader();
-          try {
-            const { done, value } = await reader.read();
-            if (done) return controller.close();
-            received += value.length;
-            return controller.enqueue(value);
-          } catch (error) {
-            if (!(error instanceof TransportError)) throw error;
-            resumes++;
-            if (resumes >= http.retry.attempts) {
-              throw new RegistryError(
-                `Blob ${descriptor.digest}: ${error.message} (gave up after ${resumes} attempts)`,
-                { digest: descriptor.digest, cause: error },
-              );
-            }
-            await reader.cancel().catch(() => {});
-            reader = undefined;
-            reply = undefined;
-            await http.sleep(http.backoff(resumes));
+    const read = async (target: Uint8Array): Promise<number | null> => {
+      while (true) {
+        if (closed) throw new InvalidArgumentError(`Blob ${descriptor.digest} is closed`);
+        reply ??= await this.#getBlob(source, descriptor, received);
+        try {
+          const n = await reply.readInto(target);
+          if (n !== null) received += n;
+          return n;
+        } catch (error) {
+          if (!(error instanceof TransportError)) throw error;
+          resumes++;
+          if (resumes >= http.retry.attempts) {
+            throw new RegistryError(
+              `Blob ${descriptor.digest}: ${error.message} (gave up after ${resumes} attempts)`,
+              { digest: descriptor.digest, cause: error },
+            );
           }
+          await reply.cancel();
+          reply = undefined;
+          await http.sleep(http.backoff(resumes));
         }
+      }
+    };
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const buffer = new Uint8Array(256 * 1024);
+        const n = await read(buffer);
+        if (n === null) controller.close();
+        else controller.enqueue(buffer.subarray(0, n));
       },
-      async cancel(reason) {
-        if (reader !== undefined) await reader.cancel(reason).catch(() => {});
-        else await reply?.cancel();
+      async cancel() {
+        closed = true;
+        await reply?.cancel();
       },
     }, { highWaterMark: 0 });
+    return { read, stream };
   }
 
   /** GET of a manifest by tag or digest: capped, hashed, its media type checked. */

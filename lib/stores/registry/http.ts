@@ -374,9 +374,32 @@ export class HttpClient {
       cancel: (reason) => close(reason),
     }, { highWaterMark: 0 });
     let scratch = new ArrayBuffer(0);
+    /** Bytes of a chunk from a body that has no BYOB reads, not yet handed out. */
+    let leftover: Uint8Array | undefined;
     const readInto = async (target: Uint8Array): Promise<number | null> => {
-      if (source === null || target.length === 0) return source === null ? null : 0;
-      reader ??= source.getReader({ mode: "byob" });
+      if (source === null) return null;
+      if (target.length === 0) return 0;
+      if (reader === undefined) {
+        try {
+          reader = source.getReader({ mode: "byob" });
+        } catch {
+          reader = source.getReader(); // not a byte stream (node:https): copy its chunks
+        }
+      }
+      if (!(reader instanceof ReadableStreamBYOBReader)) {
+        if (leftover === undefined || leftover.length === 0) {
+          const result = await guarded((reader as ReadableStreamDefaultReader<Uint8Array>).read());
+          if (result.done) {
+            clearTimeout(watchdog);
+            return null;
+          }
+          leftover = result.value;
+        }
+        const n = Math.min(target.length, leftover.length);
+        target.set(leftover.subarray(0, n));
+        leftover = leftover.subarray(n);
+        return n;
+      }
       const want = Math.min(target.length, SCRATCH_SIZE);
       if (scratch.byteLength < want) scratch = new ArrayBuffer(SCRATCH_SIZE);
       const result = await guarded(

@@ -176,6 +176,43 @@ for (const setup of ["none", "basic", "token"] as Setup[]) {
         assert.deepEqual(got, want);
       });
 
+      await t.step("an HTTP handler streams a registry image to its caller", async () => {
+        // The README's handler, with this registry's options.
+        const server = Deno.serve(
+          { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+          async (request, info) => {
+            const image = new URL(request.url).searchParams.get("image") ?? "alpine";
+            const source = openRegistry(registryOptions(registry));
+            // Once the response is delivered (or the client has gone), drop what is left.
+            info.completed.catch(() => {}).then(() => source.close());
+            try {
+              const { name } = await source.getImage(image);
+              const archive = exportArchive(source, { images: [name], platform: "linux/amd64" });
+              return new Response(archive, { headers: { "Content-Type": "application/x-tar" } });
+            } catch (error) {
+              await source.close();
+              return new Response(`${(error as Error).message}\n`, { status: 404 });
+            }
+          },
+        );
+        try {
+          const base = `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}/`;
+          const name = `${registry.host}/multi:1.0`;
+          const response = await fetch(`${base}?image=${encodeURIComponent(name)}`);
+          assert.equal(response.status, 200);
+          const want = await expected(
+            [{ store: "example.com/multi:1.0", name, repository: "multi" }],
+            { platform: "linux/amd64" },
+          );
+          assertSameArchive(new Uint8Array(await response.arrayBuffer()), want, "handler");
+          const missing = await fetch(`${base}?image=${registry.host}/multi:nope`);
+          assert.equal(missing.status, 404);
+          assert.match(await missing.text(), /multi:nope not found/);
+        } finally {
+          await server.shutdown();
+        }
+      });
+
       await t.step("tags of a repository", async () => {
         await using source = openRegistry(registryOptions(registry));
         assert.deepEqual(await source.listTags(`docker://${registry.host}/team/hello`), ["oci"]);

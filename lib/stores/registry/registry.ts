@@ -617,9 +617,11 @@ export class Registry implements ContentProvider, ImageStore, AsyncDisposable {
  * ```ts ignore
  * import { exportArchive, openRegistry } from "@ocipack/ocipack";
  *
- * Deno.serve(async (request) => {
+ * Deno.serve(async (request, info) => {
  *   const image = new URL(request.url).searchParams.get("image") ?? "alpine";
- *   const registry = openRegistry({ signal: request.signal });
+ *   const registry = openRegistry();
+ *   // Once the response is delivered (or the client has gone), drop what is left.
+ *   info.completed.catch(() => {}).then(() => registry.close());
  *   try {
  *     // Resolve first, so that a missing image is a 404 rather than a broken download.
  *     const { name } = await registry.getImage(image);

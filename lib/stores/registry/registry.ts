@@ -498,6 +498,8 @@ export class Registry implements ContentProvider, ImageStore, AsyncDisposable {
     label: string,
     expected?: string,
   ): Promise<{ bytes: Uint8Array; mediaType: string; digest: string }> {
+    // A digest is validated before it goes into a URL.
+    const algorithm = expected === undefined ? "sha256" : parseDigest(expected).algorithm;
     const path = `/v2/${source.repository}/manifests/${reference}`;
     const reply = await this.#request(source, path, { Accept: MANIFEST_ACCEPT }, label);
     if (reply.status !== 200) throw await this.#failure(reply, label);
@@ -511,7 +513,6 @@ export class Registry implements ContentProvider, ImageStore, AsyncDisposable {
       );
     }
     const bytes = await readCapped(reply, MAX_DOCUMENT_SIZE, label);
-    const algorithm = expected === undefined ? "sha256" : parseDigest(expected).algorithm;
     const digester = new Digester(algorithm);
     digester.update(bytes);
     const digest = digester.digest();

@@ -445,6 +445,20 @@ Deno.test({
       for (const r of proxy.blobRequests()) assert.equal(r.acceptEncoding, "identity");
     });
 
+    await t.step("a 401 without a challenge takes it from GET /v2/", async () => {
+      reset();
+      proxy.fault = async (request, forward) => {
+        if (new URL(request.url).pathname === "/v2/") return undefined;
+        const response = await forward();
+        if (response.status !== 401) return response;
+        const headers = new Headers(response.headers);
+        headers.delete("www-authenticate");
+        return new Response(response.body, { status: 401, headers });
+      };
+      assert.deepEqual(await exportMulti(), multiWant);
+      assert.equal(proxy.requests.filter((r) => r.path === "/v2/").length, 1);
+    });
+
     await t.step("a connection dropped mid-blob is resumed with Range", async () => {
       reset();
       let dropped = false;

@@ -25,7 +25,7 @@ import {
 } from "./mod.ts";
 import { Destination } from "./lib/cli/destination.ts";
 import { incompleteWarning, nothingLoadable, withHint } from "./lib/cli/hints.ts";
-import { listImageSummaries, resolveImage } from "./lib/cli/images.ts";
+import { listImageSummaries } from "./lib/cli/images.ts";
 import { copyToWriter, OutputError, writeAll } from "./lib/cli/output.ts";
 import { parsePlatformList } from "./lib/cli/platform_flags.ts";
 import { formatBytes, ProgressLine } from "./lib/cli/progress.ts";
@@ -36,12 +36,23 @@ import {
   openStore,
 } from "./lib/cli/store.ts";
 import { CommandUsageError, importCommand, verifyCommand } from "./lib/cli/archive_commands.ts";
+import {
+  isRegistryArgument,
+  listRegistry,
+  openRegistryFromFlags,
+  readPasswordFromTerminal,
+  type RegistryFlags,
+  resolveRequests,
+  RoutedStore,
+} from "./lib/cli/registry.ts";
 
 const HELP = `ocipack ${denoJson.version}: write container image archives from a content store
 
 Usage:
   ocipack export --store DIR [-n NS] [-o FILE] [options] IMAGE...
   ocipack list --store DIR [-n NS] [--json]
+  ocipack export [-o FILE] [options] docker://REF...
+  ocipack list docker://REPO | docker://REF
   ocipack import --store DIR [options] FILE|-
   ocipack verify [options] FILE|-
   ocipack --version
@@ -65,6 +76,8 @@ IMAGE is a name from the store (as 'ocipack list' shows it, or its short form su
 'hello:oci'), NAME@sha256:..., a bare digest sha256:... (that manifest or index, unnamed), or
 12 or more hex digits that start one image's digest (as docker's short IDs). An unknown name
 that ends a stored one (partial:1 for example.com/partial:1) is suggested.
+Or docker://REF, an image in a registry (docker://alpine is docker.io/library/alpine:latest),
+streamed from the registry (no --store needed; both kinds may be mixed).
 
 Options:
   -s, --store DIR              The store: a containerd root (/var/lib/containerd; read without
@@ -89,6 +102,11 @@ Options:
                                content is incomplete is left out of manifest.json, with a
                                warning
       --gzip                   Compress the whole archive with gzip (implied by -o *.gz, *.tgz)
+      --plain-http             Use http, not https, for docker:// registries
+  -u, --user USER[:PASSWORD]   Registry credentials (asks for the password on a terminal);
+                               otherwise from docker/podman auth files
+      --tlscacert FILE         Trust this CA certificate (PEM) for registries
+      --skip-verify            Do not verify registries' TLS certificates (insecure)
   -q, --quiet                  No progress display
   -h, --help                   Show this help
 
@@ -98,9 +116,12 @@ Examples:
   ocipack export --store ./layout --all-platforms --gzip -o all.tar.gz app:1 app:2
   ocipack export --store ./layout app:1 | docker load
   ocipack export --store /var/lib/containerd -n moby -o app.tar app:1
+  ocipack export --plain-http -o app.tar docker://127.0.0.1:5000/app:1
+  ocipack export -u robot --platform linux/arm64 -o app.tar docker://registry.example/app:1
 `;
 
 const LIST_HELP = `Usage: ocipack list --store DIR [-n NS] [--json]
+       ocipack list [registry options] docker://REPO | docker://REF
 
 List the named images of a store: name, media type, digest, size for this machine's platform,
 and platforms, as 'ctr images ls' does. For a containerd root without -n, list its namespaces
@@ -118,6 +139,10 @@ Examples:
   ocipack list --store testdata/store
   ocipack list --store testdata/store --json
   ocipack list --store /var/lib/rancher/k3s/agent/containerd -n k8s.io
+  ocipack list --plain-http docker://127.0.0.1:5000/app       (its tags)
+  ocipack list --plain-http docker://127.0.0.1:5000/app:1     (its platforms)
+
+The registry options of 'ocipack export' (--plain-http, -u, --tlscacert, --skip-verify) apply.
 `;
 
 /** A mistake in the command line: printed with a hint, exit code 2. */
@@ -154,6 +179,27 @@ function parse(args: string[], options: Record<string, ParseOption>, help: strin
 
 type ParseOption = { type: "string" | "boolean"; short?: string; multiple?: boolean };
 
+const REGISTRY_OPTIONS: Record<string, ParseOption> = {
+  "plain-http": { type: "boolean" },
+  user: { type: "string", short: "u" },
+  tlscacert: { type: "string" },
+  "skip-verify": { type: "boolean" },
+};
+
+function registryFlags(values: Record<string, unknown>): RegistryFlags {
+  return {
+    plainHttp: Boolean(values["plain-http"]),
+    user: values.user as string | undefined,
+    tlscacert: values.tlscacert as string | undefined,
+    skipVerify: Boolean(values["skip-verify"]),
+  };
+}
+
+const terminal = {
+  warn: (text: string) => printErr(`ocipack: ${text}\n`),
+  readPassword: readPasswordFromTerminal,
+};
+
 async function exportCommand(args: string[], signal: AbortSignal): Promise<void> {
   const { values, positionals } = parse(args, {
     store: { type: "string", short: "s" },
@@ -167,10 +213,14 @@ async function exportCommand(args: string[], signal: AbortSignal): Promise<void>
     gzip: { type: "boolean" },
     quiet: { type: "boolean", short: "q" },
     help: { type: "boolean", short: "h" },
+    ...REGISTRY_OPTIONS,
   }, EXPORT_HELP);
   if (values.help) return await printOut(EXPORT_HELP);
   const store = values.store as string | undefined;
-  if (!store) throw new UsageError("missing --store DIR", EXPORT_HELP);
+  const remote = positionals.filter(isRegistryArgument);
+  if (!store && remote.length < positionals.length) {
+    throw new UsageError("missing --store DIR", EXPORT_HELP);
+  }
   if (positionals.length === 0) throw new UsageError("missing IMAGE to export", EXPORT_HELP);
   let platforms: Platform[];
   try {
@@ -195,9 +245,14 @@ async function exportCommand(args: string[], signal: AbortSignal): Promise<void>
     : undefined;
   const manifests: ManifestRequest[] = [];
   try {
-    const layout = await openStore(store, values.namespace as string | undefined);
-    for (const image of positionals) manifests.push(await resolveImage(layout, image));
-    const prepared = await prepareExport(layout, {
+    const namespace = values.namespace as string | undefined;
+    const layout = store ? await openStore(store, namespace) : undefined;
+    await using registry = remote.length > 0
+      ? await openRegistryFromFlags(registryFlags(values), remote, signal, terminal)
+      : undefined;
+    manifests.push(...await resolveRequests(layout, registry, positionals));
+    const provider = registry ? new RoutedStore(layout, registry) : layout!;
+    const prepared = await prepareExport(provider, {
       manifests,
       platform: platforms.length > 0 ? platforms : defaultStrict(),
       allPlatforms: Boolean(values["all-platforms"]),
@@ -237,14 +292,30 @@ function terminalColumns(): number {
   }
 }
 
-async function listCommand(args: string[]): Promise<void> {
+async function listCommand(args: string[], signal: AbortSignal): Promise<void> {
   const { values, positionals } = parse(args, {
     store: { type: "string", short: "s" },
     namespace: { type: "string", short: "n" },
     json: { type: "boolean" },
     help: { type: "boolean", short: "h" },
+    ...REGISTRY_OPTIONS,
   }, LIST_HELP);
   if (values.help) return await printOut(LIST_HELP);
+  if (positionals.length === 1 && isRegistryArgument(positionals[0]) && !values.store) {
+    await using registry = await openRegistryFromFlags(
+      registryFlags(values),
+      positionals,
+      signal,
+      terminal,
+    );
+    const listing = await listRegistry(registry, positionals[0]);
+    if (values.json) return await printOut(JSON.stringify(listing, null, 2) + "\n");
+    if ("tags" in listing) return await printOut(listing.tags.map((t) => t + "\n").join(""));
+    return await printOut(table([
+      ["PLATFORM", "DIGEST", "TYPE", "SIZE"],
+      ...listing.platforms.map((p) => [p.platform, p.digest, p.mediaType, formatBytes(p.size)]),
+    ]));
+  }
   if (!values.store) throw new UsageError("missing --store DIR", LIST_HELP);
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`, LIST_HELP);
@@ -269,11 +340,13 @@ async function listCommand(args: string[]): Promise<void> {
       i.platforms.join(",") || "-",
     ]);
   }
+  await printOut(table(rows));
+}
+
+function table(rows: string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  await printOut(
-    rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join(" ").trimEnd()).join("\n") +
-      "\n",
-  );
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join(" ").trimEnd())
+    .join("\n") + "\n";
 }
 
 /** Runs the command line; resolves with the exit code. */
@@ -293,7 +366,7 @@ export async function main(args: string[]): Promise<number> {
     } else if (command === "export") {
       await exportCommand(rest, controller.signal);
     } else if (command === "list" || command === "ls") {
-      await listCommand(rest);
+      await listCommand(rest, controller.signal);
     } else if (command === "verify" || command === "import") {
       const run = command === "verify" ? verifyCommand : importCommand;
       await run(rest, controller.signal, printOut).catch((error) => {

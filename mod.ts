@@ -21,6 +21,15 @@
  * }
  * ```
  *
+ * @example Export an image straight from a registry (`ocipack export docker://...` on the CLI)
+ * ```ts ignore
+ * import { exportArchive, openRegistry } from "@ocipack/ocipack";
+ *
+ * await using registry = openRegistry({ plainHttp: ["127.0.0.1:5000"] });
+ * using file = await Deno.open("app.tar", { write: true, create: true, truncate: true });
+ * await exportArchive(registry, { images: ["127.0.0.1:5000/app:1"] }).pipeTo(file.writable);
+ * ```
+ *
  * @module
  */
 
@@ -80,3 +89,7 @@ export {
   listContainerdNamespaces,
   openContainerd,
 } from "./lib/stores/containerd/store.ts";
+export { openRegistry, Registry, type RegistryOptions } from "./lib/stores/registry/registry.ts";
+export type { CredentialOption, RegistryCredentials } from "./lib/stores/registry/credentials.ts";
+export type { RetryPolicy } from "./lib/stores/registry/http.ts";
+export { RegistryError } from "./lib/stores/registry/errors.ts";

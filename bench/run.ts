@@ -34,6 +34,7 @@ import { createHash } from "node:crypto";
 import { Containerd, toolsAvailable } from "../tests/support/containerd.ts";
 import { countCase } from "./count_case.ts";
 import { machine, median, sh } from "./support.ts";
+import { registryBench } from "./registry.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -269,6 +270,8 @@ try {
       `\nocipack peak RSS: ${(Math.max(...rss) / 1024).toFixed(0)} MiB (max of ${rss.length} runs)`,
     );
   }
+  // Export straight from a loopback registry, at the same size (bench/registry.ts).
+  await registryBench(values.size!, runs);
 } finally {
   await containerd?.stop();
   await Deno.remove(work, { recursive: true });

@@ -152,7 +152,11 @@ export interface ExportProgress {
  * ```
  */
 export interface ExportOptions {
-  /** Images by name, resolved through the provider's image store (containerd's `WithImage`). */
+  /**
+   * Images by name, resolved through the provider's image store (containerd's `WithImage`); each
+   * is exported under the name the store gives it (a registry source normalizes `alpine` to
+   * `docker.io/library/alpine:latest`).
+   */
   images?: readonly string[];
   /** Manifests or indexes by descriptor (containerd's `WithManifest`); after `images`. */
   manifests?: readonly ManifestRequest[];
@@ -273,7 +277,10 @@ export async function resolveRequests(
       }
       throw error;
     }
-    requests.push(withName(checkDescriptor(image.target, `target of image ${name}`), name));
+    // The store's name for the image: the name asked for, or its normalized form (a registry
+    // resolves `alpine` to `docker.io/library/alpine:latest`, the name containerd exports).
+    const exported = typeof image.name === "string" && image.name !== "" ? image.name : name;
+    requests.push(withName(checkDescriptor(image.target, `target of image ${name}`), exported));
   }
   for (const [i, request] of (options.manifests ?? []).entries()) {
     const descriptor = checkDescriptor(request?.descriptor, `manifests[${i}].descriptor`);

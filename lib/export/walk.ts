@@ -20,11 +20,12 @@ import {
   type ContentProvider,
   describeBlob,
   LABEL_DISTRIBUTION_SOURCE,
+  MAX_DOCUMENT_SIZE,
   readVerified,
   sizeMismatch,
   withOrigin,
 } from "../stores/content.ts";
-import { parseDigest } from "../oci/digest.ts";
+import { isDigest, parseDigest } from "../oci/digest.ts";
 import {
   ANNOTATION_IMAGE_NAME,
   archiveIndexParts,
@@ -170,6 +171,9 @@ interface Expansion {
   next?: Expansion;
 }
 
+/** How many of an index's next manifests the walk reads ahead. */
+const READ_AHEAD_DOCUMENTS = 8;
+
 const encoder = new TextEncoder();
 
 /** Computes an export's records. */
@@ -199,6 +203,8 @@ class Walk {
   /** Under skipMissing: manifests whose content is incomplete, and the first blob absent. */
   readonly #absent = new Map<string, { role: string; digest: string }>();
   #documentBytes = 0;
+  /** Documents being read ahead of the walk, by digest. */
+  readonly #reading = new Map<string, Promise<Uint8Array>>();
   /** What the provider said of requested blobs already looked up, by digest. */
   readonly #infos = new Map<string, BlobInfo>();
 
@@ -331,6 +337,11 @@ class Walk {
     const children = (await this.#expand(desc, origin)).children as Descriptor[];
     this.#addBlob(desc, origin, false);
     const selected: Descriptor[] = [];
+    const visits = children.filter((child) =>
+      !options.platform || options.allPlatforms || child.platform === undefined ||
+      options.platform.match(child.platform)
+    );
+    let visited = 0;
     for (const child of children) {
       if (options.platform) {
         if (child.platform === undefined || options.platform.match(child.platform)) {
@@ -339,6 +350,7 @@ class Walk {
           continue;
         }
       }
+      this.#readAhead(visits, visited++, origin);
       await this.#visit(child, { image: origin.image, role: roleOf(child) }, 1);
     }
     if (selected.length > 0) {
@@ -388,7 +400,8 @@ class Walk {
         await this.#visit(child, i === 0 ? config : layer, depth + 1);
       }
     } else {
-      for (const child of children) {
+      for (const [i, child] of children.entries()) {
+        this.#readAhead(children, i, origin);
         await this.#visit(child, { image: origin.image, role: roleOf(child) }, depth + 1);
       }
     }
@@ -509,6 +522,23 @@ class Walk {
     this.#records.push(new WalkedBlob(desc, origin, this.#documents.get(desc.digest)));
   }
 
+  /**
+   * Starts reading the documents (manifests, indexes) among the next few children the walk will
+   * visit, from `from` on, so that a source with latency (a registry) serves them in parallel.
+   * Only children the walk visits are read; each is awaited, and any error reported, in order.
+   */
+  #readAhead(children: readonly Descriptor[], from: number, origin: BlobOrigin): void {
+    for (const child of children.slice(from, from + READ_AHEAD_DOCUMENTS)) {
+      if (!isManifestType(child.mediaType) && !isIndexType(child.mediaType)) continue;
+      if (!isDigest(child.digest) || child.size > MAX_DOCUMENT_SIZE) continue; // the walk reports
+      if (this.#documents.has(child.digest) || this.#reading.has(child.digest)) continue;
+      const childOrigin = { image: origin.image, role: roleOf(child) };
+      const reading = readVerified(this.#provider, child, childOrigin);
+      reading.catch(() => {}); // awaited, and reported, when the walk gets there
+      this.#reading.set(child.digest, reading);
+    }
+  }
+
   /** Reads and verifies a JSON document, and keeps its bytes while the budget allows. */
   async #document(desc: Descriptor, origin: BlobOrigin): Promise<Uint8Array> {
     const cached = this.#documents.get(desc.digest);
@@ -516,7 +546,14 @@ class Walk {
       if (cached.length !== desc.size) throw sizeMismatch(desc, origin, cached.length);
       return cached;
     }
-    const bytes = await withOrigin(readVerified(this.#provider, desc, origin), desc, origin);
+    const ahead = this.#reading.get(desc.digest);
+    this.#reading.delete(desc.digest);
+    // Read ahead for a descriptor of this digest; one that says another size reads its own.
+    const reading =
+      ahead?.then((bytes) =>
+        bytes.length === desc.size ? bytes : readVerified(this.#provider, desc, origin)
+      ) ?? readVerified(this.#provider, desc, origin);
+    const bytes = await withOrigin(reading, desc, origin);
     const budget = this.#options.documentCacheBytes ?? DOCUMENT_CACHE_BYTES;
     if (this.#documentBytes + bytes.length <= budget) {
       this.#documents.set(desc.digest, bytes);

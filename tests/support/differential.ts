@@ -197,7 +197,7 @@ export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8
 }
 
 /** Rebuilds an archive from records, re-encoding the header of each record whose body changed. */
-function rebuild(records: readonly TarRecord[], changed: ReadonlySet<string>): Uint8Array {
+export function rebuild(records: readonly TarRecord[], changed: ReadonlySet<string>): Uint8Array {
   const parts: Uint8Array[] = [];
   for (const r of records) {
     parts.push(

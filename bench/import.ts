@@ -10,6 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { Containerd, toolsAvailable } from "../tests/support/containerd.ts";
+import { median, sh } from "./support.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -24,27 +25,6 @@ try {
   await Deno.stat(`${store}/index.json`);
 } catch {
   throw new Error(`No benchmark store at ${store}: run deno task bench first`);
-}
-
-async function sh(command: string): Promise<{ seconds: number; rssKiB?: number }> {
-  const timeFile = await Deno.makeTempFile();
-  const started = performance.now();
-  const { code, stderr } = await new Deno.Command("bash", {
-    args: ["-o", "pipefail", "-c", command.replaceAll("TIMEFILE", timeFile)],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  const seconds = (performance.now() - started) / 1000;
-  const timeText = await Deno.readTextFile(timeFile).catch(() => "");
-  await Deno.remove(timeFile);
-  if (code !== 0) throw new Error(`${command}\n${new TextDecoder().decode(stderr)}`);
-  const rss = /^(\d+)$/m.exec(timeText);
-  return { seconds, rssKiB: rss ? Number(rss[1]) : undefined };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 const work = await Deno.makeTempDir({ prefix: "ocipack-bench-import-" });

@@ -18,6 +18,7 @@ import { toolsAvailable } from "../tests/support/containerd.ts";
 import { TestRegistry } from "../tests/support/registry.ts";
 import { FaultProxy } from "../tests/support/fault_proxy.ts";
 import { exportArchive, openRegistry } from "../mod.ts";
+import { median, sh } from "./support.ts";
 
 const MiB = 1024 * 1024;
 const SCALES: Record<string, number> = { "64m": 1 / 16, "256m": 1 / 4, "1g": 1, "4g": 4 };
@@ -98,27 +99,6 @@ async function buildStore(dir: string, layerSizes: number[], tag: string): Promi
   await Deno.remove(dir, { recursive: true }).catch(() => {});
   await Deno.rename(partial, dir);
   return layerSizes.reduce((a, b) => a + b, 0);
-}
-
-async function sh(command: string): Promise<{ seconds: number; rssKiB?: number }> {
-  const timeFile = await Deno.makeTempFile();
-  const started = performance.now();
-  const { code, stderr } = await new Deno.Command("bash", {
-    args: ["-o", "pipefail", "-c", command.replaceAll("TIMEFILE", timeFile)],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  const seconds = (performance.now() - started) / 1000;
-  const timeText = await Deno.readTextFile(timeFile).catch(() => "");
-  await Deno.remove(timeFile);
-  if (code !== 0) throw new Error(`${command}\n${new TextDecoder().decode(stderr)}`);
-  const rss = /^(\d+)$/m.exec(timeText);
-  return { seconds, rssKiB: rss ? Number(rss[1]) : undefined };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** Runs both registry benchmarks and prints their tables. */

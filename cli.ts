@@ -26,7 +26,7 @@ import {
 import { Destination } from "./lib/cli/destination.ts";
 import { incompleteWarning, nothingLoadable, withHint } from "./lib/cli/hints.ts";
 import { listImageSummaries } from "./lib/cli/images.ts";
-import { copyToWriter, OutputError, writeAll } from "./lib/cli/output.ts";
+import { copyBufferSize, copyToWriter, OutputError, writeAll } from "./lib/cli/output.ts";
 import { parsePlatformList } from "./lib/cli/platform_flags.ts";
 import { formatBytes, ProgressLine } from "./lib/cli/progress.ts";
 import {
@@ -270,8 +270,9 @@ async function exportCommand(args: string[], signal: AbortSignal): Promise<void>
     }
     const archive = prepared.stream();
     const stream = gzip ? archive.pipeThrough(new CompressionStream("gzip")) : archive;
-    if (destination === undefined) await copyToWriter(stream, Deno.stdout, signal);
-    else await destination.write(stream, signal);
+    const bufferSize = copyBufferSize(prepared.size, prepared.blobs);
+    if (destination === undefined) await copyToWriter(stream, Deno.stdout, signal, bufferSize);
+    else await destination.write(stream, signal, bufferSize);
   } catch (error) {
     progress?.clear();
     await destination?.discard();

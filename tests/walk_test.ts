@@ -76,7 +76,11 @@ function dockerManifest(
   const record = p.records.find((r) => r.name === "manifest.json");
   if (record === undefined) return undefined;
   assert.equal(record.kind, "file");
-  return JSON.parse(new TextDecoder().decode(record.kind === "file" ? record.bytes : undefined));
+  const decoder = new TextDecoder();
+  const chunks = record.kind === "file" ? record.chunks : [];
+  const text = chunks.map((chunk) => decoder.decode(chunk, { stream: true })).join("") +
+    decoder.decode();
+  return JSON.parse(text);
 }
 
 /** Every digest reachable from a descriptor, by a plain walk of the store's JSON. */

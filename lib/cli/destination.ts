@@ -140,14 +140,18 @@ export class Destination {
    * complete and flushed. On any failure or abort the temporary file is removed and whatever
    * `path` named is left as it was.
    */
-  async write(stream: ReadableStream<Uint8Array>, signal?: AbortSignal): Promise<void> {
+  async write(
+    stream: ReadableStream<Uint8Array>,
+    signal?: AbortSignal,
+    bufferSize?: number,
+  ): Promise<void> {
     if (this.#done) throw new TypeError("A destination is written once");
     this.#done = true;
     let file = this.#file;
     let closed = false;
     try {
       if (file === undefined) file = await this.#openInPlace(signal);
-      await copyToWriter(stream, file, signal);
+      await copyToWriter(stream, file, signal, bufferSize);
       if (this.temp !== undefined) await file.syncData();
       file.close();
       closed = true;

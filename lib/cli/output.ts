@@ -28,16 +28,33 @@ export class OutputError extends Error {
 const COPY_BUFFER = 8 * 1024 * 1024;
 
 /**
+ * The buffer size for archives of small blobs, 1 MiB: when the time goes per blob rather than
+ * per byte, larger writes gain nothing, and the two 8 MiB buffers were 16 MiB of the peak RSS of
+ * an export of 2,000 small images (bench: 131 -> 118 MiB, no slower).
+ */
+const SMALL_COPY_BUFFER = 1024 * 1024;
+
+/**
+ * The copy buffer size for an archive of `bytes` bytes holding `blobs` blobs: 8 MiB, or 1 MiB
+ * when its blobs average less than 1 MiB.
+ */
+export function copyBufferSize(bytes: number, blobs: number): number {
+  return blobs > 0 && bytes / blobs < SMALL_COPY_BUFFER ? SMALL_COPY_BUFFER : COPY_BUFFER;
+}
+
+/**
  * Copies a stream to a writer, keeping one write in flight while the next chunk is read, so the
  * producer's work (reading and hashing blobs) overlaps the write. A byte stream is read into two
  * buffers used in turn (no allocation per chunk); any other stream chunk by chunk. When `signal`
  * aborts, or a write fails, the stream is cancelled (closing whatever it had open) and the copy
- * rejects; a write failure rejects with an {@linkcode OutputError}.
+ * rejects; a write failure rejects with an {@linkcode OutputError}. `bufferSize` is the size of
+ * each buffer (see {@linkcode copyBufferSize}).
  */
 export async function copyToWriter(
   stream: ReadableStream<Uint8Array>,
   writer: Writer,
   signal?: AbortSignal,
+  bufferSize: number = COPY_BUFFER,
 ): Promise<void> {
   let byob: ReadableStreamBYOBReader | undefined;
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
@@ -66,7 +83,7 @@ export async function copyToWriter(
     signal?.throwIfAborted();
     while (true) {
       const { value, done } = byob !== undefined
-        ? await byob.read(new Uint8Array(spare ?? new ArrayBuffer(COPY_BUFFER)))
+        ? await byob.read(new Uint8Array(spare ?? new ArrayBuffer(bufferSize)))
         : await reader!.read();
       spare = undefined;
       signal?.throwIfAborted();

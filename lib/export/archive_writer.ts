@@ -119,8 +119,11 @@ export class ArchiveWriter {
     } else {
       written = this.#put(target, at, encodeHeader(entry));
     }
-    if (record.kind === "file" || (record.kind === "blob" && record.bytes !== undefined)) {
-      written += this.#put(target, at + written, record.bytes!);
+    if (record.kind === "file") {
+      for (const chunk of record.chunks) written += this.#put(target, at + written, chunk);
+      written += this.#put(target, at + written, ZEROS.subarray(0, paddingLength(entry.size)));
+    } else if (record.kind === "blob" && record.bytes !== undefined) {
+      written += this.#put(target, at + written, record.bytes);
       written += this.#put(target, at + written, ZEROS.subarray(0, paddingLength(entry.size)));
     } else if (record.kind === "blob") {
       this.#blob = await openBlobCopy(this.#provider, record.descriptor, record.origin);
@@ -153,7 +156,11 @@ export class ArchiveWriter {
 
 function sizeOf(record: ArchiveRecord): number {
   if (record.kind === "directory") return 0;
-  if (record.kind === "file") return record.bytes.length;
+  if (record.kind === "file") {
+    let size = 0;
+    for (const chunk of record.chunks) size += chunk.length;
+    return size;
+  }
   return record.descriptor.size;
 }
 

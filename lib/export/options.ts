@@ -294,10 +294,14 @@ export async function resolveRequests(
   return requests;
 }
 
-/** containerd's `addNameAnnotation`: a copy of the annotations plus the two name annotations. */
+/**
+ * containerd's `addNameAnnotation`: a copy of the annotations plus the two name annotations.
+ * `descriptor` is checkDescriptor's deep copy, which nothing changes: the copies for its names
+ * share its nested values (a deep copy of each was a third copy of every name's descriptor).
+ */
 function withName(descriptor: Descriptor, name: string): Descriptor {
   return {
-    ...structuredClone(descriptor),
+    ...descriptor,
     annotations: {
       ...descriptor.annotations,
       [ANNOTATION_IMAGE_NAME]: name,

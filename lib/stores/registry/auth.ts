@@ -9,7 +9,8 @@
  */
 import { InvalidArgumentError } from "../../oci/errors.ts";
 import { type CredentialOption, findCredentials, type RegistryCredentials } from "./credentials.ts";
-import { concat, describeErrorResponse, RegistryError } from "./errors.ts";
+import { describeErrorResponse, RegistryError } from "./errors.ts";
+import { readAtMost } from "./_body.ts";
 import type { HttpClient } from "./http.ts";
 
 /** One challenge of a `WWW-Authenticate` header. */
@@ -237,19 +238,7 @@ export function basic(credentials: RegistryCredentials | undefined): string | un
 }
 
 async function readLimited(body: ReadableStream<Uint8Array>, limit: number): Promise<string> {
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (total > limit) throw new Error("token answer too large");
-      chunks.push(value);
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  return new TextDecoder().decode(concat(chunks));
+  const { bytes, over } = await readAtMost(body, limit);
+  if (over) throw new Error("token answer too large");
+  return new TextDecoder().decode(bytes);
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import { type ErrorContext, OcipackError } from "../../oci/errors.ts";
+import { readAtMost } from "./_body.ts";
 
 /**
  * A registry refused a request or failed to answer it. The message carries the registry's
@@ -81,29 +82,6 @@ async function readText(
   limit: number,
 ): Promise<string> {
   if (response.body === null) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    while (total < limit) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      total += value.length;
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  return new TextDecoder().decode(concat(chunks).subarray(0, limit));
-}
-
-/** Joins chunks into one array. */
-export function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return bytes;
+  const { bytes } = await readAtMost(response.body, limit);
+  return new TextDecoder().decode(bytes.subarray(0, limit));
 }

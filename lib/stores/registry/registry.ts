@@ -40,7 +40,8 @@ import {
 } from "../../oci/media_types.ts";
 import { Authorizer } from "./auth.ts";
 import type { CredentialOption } from "./credentials.ts";
-import { concat, describeErrorResponse, RegistryError } from "./errors.ts";
+import { describeErrorResponse, RegistryError } from "./errors.ts";
+import { type CappedBody, readAtMost } from "./_body.ts";
 import { HttpClient, type Reply, type RetryPolicy, TransportError } from "./http.ts";
 import {
   hostnameOf,
@@ -729,28 +730,19 @@ async function readCapped(reply: Reply, limit: number, label: string): Promise<U
     await reply.cancel();
     throw new InvalidDocumentError(`${label}: the registry's answer is over ${limit} bytes`);
   }
-  const reader = reply.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
+  let read: CappedBody;
   try {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (total > limit) {
-        throw new InvalidDocumentError(`${label}: the registry's answer is over ${limit} bytes`);
-      }
-      chunks.push(value);
-    }
+    read = await readAtMost(reply.body, limit);
   } catch (error) {
     if (error instanceof TransportError) {
       throw new RegistryError(`${label}: ${error.message}`, { cause: error });
     }
     throw error;
-  } finally {
-    await reader.cancel().catch(() => {});
   }
-  return concat(chunks);
+  if (read.over) {
+    throw new InvalidDocumentError(`${label}: the registry's answer is over ${limit} bytes`);
+  }
+  return read.bytes;
 }
 
 /** The path of a `Link: <...>; rel="next"` header, on the same origin. */

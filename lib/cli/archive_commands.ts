@@ -14,6 +14,7 @@ import {
   type PlatformMatcher,
 } from "../oci/platforms.ts";
 import { formatBytes } from "./progress.ts";
+import { readStream } from "../stores/archive/read_stream.ts";
 
 /** A usage mistake: cli.ts prints it with the command's help and exits 2. */
 export class CommandUsageError extends Error {
@@ -113,31 +114,9 @@ async function openInput(path: string, help: string): Promise<ReadableStream<Uin
   const source: { read(b: Uint8Array): Promise<number | null>; close(): void } = path === "-"
     ? Deno.stdin
     : await Deno.open(path, { read: true });
-  let closed = false;
-  const close = () => {
-    if (!closed) {
-      closed = true;
-      if (path !== "-") source.close();
-    }
-  };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const buffer = new Uint8Array(1 << 20);
-        const n = await source.read(buffer);
-        if (n === null) {
-          close();
-          controller.close();
-        } else {
-          controller.enqueue(buffer.subarray(0, n));
-        }
-      } catch (error) {
-        close();
-        controller.error(error);
-      }
-    },
-    cancel: close,
-  }, { highWaterMark: 1 });
+  // stdin stays open for the process; a file is closed at its end.
+  const close = () => path !== "-" && source.close();
+  return readStream({ read: (buffer) => source.read(buffer), close }, () => 1 << 20, 1);
 }
 
 function oneInput(positionals: string[], help: string): string {

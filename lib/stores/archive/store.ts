@@ -9,6 +9,7 @@
  */
 import type { BlobInfo, ContentProvider, Image, ImageStore, OpenedBlob } from "../content.ts";
 import { MAX_STORE_INDEX_SIZE } from "../layout.ts";
+import { readStream } from "./read_stream.ts";
 import {
   type ArchiveFileInfo,
   decodeManifestJson,
@@ -155,13 +156,6 @@ export class ArchiveStore implements ContentProvider, ImageStore {
 /** A blob of `size` bytes read from an open file at its current position; closes the file. */
 function spanReader(file: Deno.FsFile, size: number): OpenedBlob {
   let remaining = size;
-  let closed = false;
-  const close = () => {
-    if (!closed) {
-      closed = true;
-      file.close();
-    }
-  };
   const read = async (buffer: Uint8Array): Promise<number | null> => {
     if (remaining === 0) return null;
     const n = await file.read(buffer.length > remaining ? buffer.subarray(0, remaining) : buffer);
@@ -171,26 +165,12 @@ function spanReader(file: Deno.FsFile, size: number): OpenedBlob {
     remaining -= n;
     return n;
   };
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const buffer = new Uint8Array(Math.min(READ_CHUNK, Math.max(remaining, 1)));
-        const n = await read(buffer);
-        if (n === null) {
-          close();
-          controller.close();
-        } else {
-          controller.enqueue(buffer.subarray(0, n));
-        }
-      } catch (error) {
-        close();
-        controller.error(error);
-      }
-    },
-    cancel() {
-      close();
-    },
-  }, { highWaterMark: 0 }); // pull only when asked: read() shares the file position
+  // Pull only when asked: read() shares the file position.
+  const stream = readStream(
+    { read, close: () => file.close() },
+    () => Math.min(READ_CHUNK, Math.max(remaining, 1)),
+    0,
+  );
   return { size, stream, read };
 }
 

@@ -8,7 +8,7 @@ import { gzipSync } from "node:zlib";
 import { openArchive } from "../lib/stores/archive/store.ts";
 import { exportArchive, InvalidArgumentError, type ManifestRequest, openLayout } from "../mod.ts";
 import { resolveImage } from "../lib/cli/images.ts";
-import { caseImages, CASES, collect, optionsFromFlags, TESTDATA } from "./support/differential.ts";
+import { caseImages, CASES, collect, layoutCaseExport, TESTDATA } from "./support/differential.ts";
 import { requireTools } from "./support/containerd.ts";
 import { InvalidArchiveError } from "../lib/oci/errors.ts";
 import { archive, end, entry, join } from "./support/tar_builder.ts";
@@ -30,14 +30,10 @@ Deno.test("archive store: every case re-exports from its own archive to the same
     let checked = 0;
     for (const c of cases) {
       const names = caseImages(c, hello);
-      const options = optionsFromFlags(c.flags ?? []);
-      const manifests: ManifestRequest[] = [];
-      try {
-        for (const name of names) manifests.push(await resolveImage(layout, name));
-      } catch {
-        continue; // a name only the ctr differential creates
-      }
-      const first = await collect(exportArchive(layout, { ...options, manifests }));
+      const exported = await layoutCaseExport(layout, c, hello);
+      if (exported === undefined) continue; // a name only the ctr differential creates
+      const { manifests = [], ...options } = exported;
+      const first = await collect(exportArchive(layout, exported));
       await Deno.writeFile(`${dir}/a.tar`, first);
       const store = await openArchive(`${dir}/a.tar`);
       const again: ManifestRequest[] = [];

@@ -18,7 +18,7 @@ import {
   verifyArchive,
 } from "../mod.ts";
 import { resolveImage } from "../lib/cli/images.ts";
-import { caseImages, CASES, collect, optionsFromFlags, TESTDATA } from "./support/differential.ts";
+import { caseImages, CASES, collect, layoutCaseExport, TESTDATA } from "./support/differential.ts";
 import { dockerArchive, sourceImage } from "./support/docker_archive.ts";
 import { listing } from "./support/store_listing.ts";
 
@@ -53,14 +53,10 @@ Deno.test("import: every case round-trips through an empty store to the same byt
     for (const [i, c] of CASES.entries()) {
       if (c.expect !== undefined || c.store !== undefined) continue;
       const names = caseImages(c, hello);
-      const options = optionsFromFlags(c.flags ?? []);
-      const manifests: ManifestRequest[] = [];
-      try {
-        for (const name of names) manifests.push(await resolveImage(layout, name));
-      } catch {
-        continue; // a name only the ctr differential creates
-      }
-      const first = await collect(exportArchive(layout, { ...options, manifests }));
+      const exported = await layoutCaseExport(layout, c, hello);
+      if (exported === undefined) continue; // a name only the ctr differential creates
+      const { manifests: _, ...options } = exported;
+      const first = await collect(exportArchive(layout, exported));
       const store = `${dir}/store-${i}`;
       // The exporter filters platforms only among a requested index's own children, while an
       // import (as ctr's) filters at every level: a nested index comes back whole with "all".

@@ -9,7 +9,13 @@ import assert from "node:assert/strict";
 import { Containerd } from "./containerd.ts";
 import { entry, readTar, type TarRecord } from "./tar_reader.ts";
 import { encodeHeader, endOfArchive, paddingLength } from "../../lib/export/tar.ts";
-import { defaultStrict, type Descriptor, type ExportOptions } from "../../mod.ts";
+import {
+  defaultStrict,
+  type Descriptor,
+  type ExportOptions,
+  type ManifestRequest,
+} from "../../mod.ts";
+import { resolveImage, type Store } from "../../lib/cli/images.ts";
 
 /** The testdata directory. */
 export const TESTDATA: string = new URL("../../testdata/", import.meta.url).pathname;
@@ -410,4 +416,24 @@ function blobPathOf(digest: string): string {
 /** Substitutes the tagged digest into a case's image names. */
 export function caseImages(c: Case, helloDigest: string): string[] {
   return c.images.map((name) => name.replace("@DIGEST", `@${helloDigest}`));
+}
+
+/**
+ * A case's export, as the CLI resolves its images in the testdata layout: the case's options with
+ * its manifests, or undefined for a case naming an image only the ctr differential creates.
+ */
+export async function layoutCaseExport(
+  layout: Store,
+  c: Case,
+  helloDigest: string,
+): Promise<ExportOptions | undefined> {
+  const manifests: ManifestRequest[] = [];
+  try {
+    for (const name of caseImages(c, helloDigest)) {
+      manifests.push(await resolveImage(layout, name));
+    }
+  } catch {
+    return undefined;
+  }
+  return { ...optionsFromFlags(c.flags ?? []), manifests };
 }

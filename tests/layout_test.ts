@@ -515,3 +515,43 @@ Deno.test("Layout.open of a plain file is not verified (the exporter hashes whil
   const again = await layout.open(descriptor);
   await again.stream.cancel();
 });
+
+Deno.test("Layout.open after stat reads the blob as it is then: a change in between is caught", async () => {
+  // stat() remembers a regular file's size so that the export's open() need not look again; what
+  // open() then reads is checked against the descriptor all the same.
+  await using store = await TempStore.create();
+  const layout = await openLayout(store.root);
+  const descriptor = descriptorOf(MANIFEST);
+  const path = store.path(descriptor.digest);
+  await Deno.writeFile(path, MANIFEST);
+  const cases: [string, () => Promise<void>, (error: unknown) => boolean][] = [
+    [
+      "grown",
+      () => Deno.writeFile(path, new Uint8Array([...MANIFEST, 1, 2, 3])),
+      (e) => e instanceof SizeMismatchError && e.actual === MANIFEST.length + 1,
+    ],
+    [
+      "shrunk",
+      () => Deno.writeFile(path, MANIFEST.slice(0, 5)),
+      (e) => e instanceof SizeMismatchError && e.actual === 5,
+    ],
+    [
+      "rewritten",
+      () => Deno.writeFile(path, OTHER.slice(0, MANIFEST.length)),
+      (e) => e instanceof DigestMismatchError,
+    ],
+    ["removed", () => Deno.remove(path), (e) => e instanceof NotFoundError],
+  ];
+  for (const [what, change, expected] of cases) {
+    await Deno.writeFile(path, MANIFEST);
+    assert.deepEqual(await layout.stat(descriptor), { size: MANIFEST.length });
+    await change();
+    const error = await rejection(readVerified(layout, descriptor));
+    assert.ok(expected(error), `${what}: ${error}`);
+  }
+  // Unchanged, it reads as ever; a second open (nothing remembered) too.
+  await Deno.writeFile(path, MANIFEST);
+  await layout.stat(descriptor);
+  assert.deepEqual(await readVerified(layout, descriptor), MANIFEST);
+  assert.deepEqual(await readVerified(layout, descriptor), MANIFEST);
+});

@@ -45,6 +45,12 @@ export const MAX_STORE_INDEX_SIZE = 64 * 1024 * 1024;
  */
 const SMALL_BLOB_SIZE = 256 * 1024;
 
+/**
+ * How many blobs a store remembers between stat() and open() (131,072, about 4 MiB): an export
+ * looks up every blob before it writes the first, then opens each once.
+ */
+const MAX_CHECKED_BLOBS = 1 << 17;
+
 /** Chunk size for reading a symlinked blob while verifying it. */
 const VERIFY_CHUNK = 1024 * 1024;
 
@@ -73,6 +79,11 @@ export class Layout implements ContentProvider, ImageStore {
   readonly #byName: ReadonlyMap<string, Image>;
   /** The real path of each blob directory looked up so far. */
   readonly #realDirs = new Map<string, string>();
+  /**
+   * Digests whose blob {@linkcode stat} found a regular file inside the store (not a link), for
+   * the next {@linkcode open} of each; see {@linkcode MAX_CHECKED_BLOBS}.
+   */
+  readonly #checked = new Map<string, number>();
 
   /**
    * Internal: use {@linkcode openLayout}, which reads and checks the store's `index.json`.
@@ -151,7 +162,13 @@ export class Layout implements ContentProvider, ImageStore {
   stat(descriptor: Descriptor): Promise<BlobInfo> {
     try {
       // Synchronous, as in open().
-      const info = statBlob(this.#blobPath(descriptor), descriptor);
+      const path = this.#blobPath(descriptor);
+      const link = fsSync(descriptor, () => Deno.lstatSync(path));
+      const info = link.isSymlink ? statBlob(path, descriptor) : link;
+      if (!info.isFile) throw notRegular(descriptor);
+      if (!link.isSymlink && this.#inRoot(path, descriptor)) {
+        if (this.#checked.size < MAX_CHECKED_BLOBS) this.#checked.set(descriptor.digest, info.size);
+      }
       return Promise.resolve({ size: info.size });
     } catch (error) {
       return Promise.reject(error);
@@ -180,6 +197,15 @@ export class Layout implements ContentProvider, ImageStore {
     // Synchronous calls: each takes microseconds on a local file system, where an asynchronous
     // one costs a round trip through a worker thread, which for a store of many small blobs
     // was nine tenths of an export's time (bench/run.ts --case count).
+    const checked = this.#checked.get(descriptor.digest);
+    if (checked !== undefined) {
+      // stat() found a regular file inside the store, and an export opens each blob it stat()ed
+      // once: open it without looking again. An lstat costs about 6 µs (its FileInfo more than
+      // the call), a tenth of exporting 10,000 small blobs. What is read is checked against the
+      // descriptor as ever; only a blob swapped for a FIFO in between would make open() wait.
+      this.#checked.delete(descriptor.digest);
+      return fileBlob(fsSync(descriptor, () => Deno.openSync(path, { read: true })), checked);
+    }
     const link = fsSync(descriptor, () => Deno.lstatSync(path));
     // Refuse FIFOs and devices before open() can block on them; a link is followed to see. (A
     // file swapped in between this and the open is caught by the digest, as any wrong bytes.)

@@ -115,3 +115,37 @@ Deno.test("at count scale, the plan keeps documents within its budget and each b
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("ArchiveWriter fails a file whose body is not the size it was measured at", async () => {
+  // index.json and manifest.json are measured when planned and made again when written: a body
+  // that came out otherwise would shift every byte after it, so the export fails there instead.
+  const never: ContentProvider = {
+    stat: () => Promise.reject(new Error("no blobs")),
+    open: () => Promise.reject(new Error("no blobs")),
+  };
+  for (const made of [3, 5, 70_000]) {
+    const body = new Uint8Array(made);
+    const record = {
+      kind: "file" as const,
+      name: "index.json",
+      mode: 0o644,
+      size: 4,
+      body: async function* () {
+        yield body.subarray(0, made >> 1);
+        yield body.subarray(made >> 1);
+      },
+    };
+    const writer = new ArchiveWriter(never, { records: [record], manifests: [], incomplete: [] });
+    const buffer = new ArrayBuffer(64 * 1024);
+    await assert.rejects(
+      async () => {
+        while (!(await writer.fill(buffer, 0, buffer.byteLength)).ended);
+      },
+      {
+        message: `The archive's index.json came out ${
+          made > 4 ? "over" : `${made} bytes long, not`
+        } the 4 bytes it was measured at`,
+      },
+    );
+  }
+});

@@ -586,3 +586,33 @@ async function exists(url: URL): Promise<boolean> {
     throw error;
   }
 }
+
+Deno.test("exportArchive: an index.json of several chunks, with multi-byte text across their edges", async () => {
+  // index.json is measured when planned and made again when written; its size in the tar header
+  // must be what is written, whatever the characters.
+  const layout = await openLayout(STORE);
+  const multi = await layout.getImage("example.com/multi:1.0");
+  const value = "ü😀\u2028<&>".repeat(20_000) + "\ud800x"; // a lone surrogate is written U+FFFD
+  const labels = { "containerd.io/distribution.source.example.com": value };
+  const labelled: ContentProvider = {
+    stat: async (d) => ({
+      ...await layout.stat(d),
+      ...(d.digest === multi.target.digest && { labels }),
+    }),
+    open: (d) => layout.open(d),
+  };
+  const records = readTar(
+    await collect(exportArchive(labelled, {
+      manifests: [{ descriptor: multi.target, names: [multi.name] }],
+      platform: "linux/amd64",
+    })),
+  );
+  const index = entry(records, "index.json");
+  assert(index.body.length > 3 * 64 * 1024);
+  const annotations = JSON.parse(text(records, "index.json")).manifests[0].annotations;
+  assert.equal(
+    annotations["containerd.io/distribution.source.example.com"],
+    value.replace("\ud800", "\ufffd"),
+  );
+  assert(JSON.parse(text(records, "manifest.json")).length === 1);
+});

@@ -18,8 +18,10 @@ import {
 import { only, parsePlatform } from "../lib/oci/platforms.ts";
 import {
   type ArchivePlan,
+  type ArchiveRecord,
   MAX_WALK_DEPTH,
   planArchive,
+  utf8Length,
   type WalkOptions,
 } from "../lib/export/walk.ts";
 import { type Desc, ScratchStore } from "./support/scratch_store.ts";
@@ -70,17 +72,17 @@ async function plan(
 const names = (p: ArchivePlan) => p.records.map((r) => r.name);
 
 /** The parsed manifest.json of a plan, or undefined when it has none. */
-function dockerManifest(
+async function dockerManifest(
   p: ArchivePlan,
-): { Config: string; RepoTags: string[] | null; Layers: string[] | null }[] | undefined {
+): Promise<{ Config: string; RepoTags: string[] | null; Layers: string[] | null }[] | undefined> {
   const record = p.records.find((r) => r.name === "manifest.json");
   if (record === undefined) return undefined;
   assert.equal(record.kind, "file");
-  const decoder = new TextDecoder();
-  const chunks = record.kind === "file" ? record.chunks : [];
-  const text = chunks.map((chunk) => decoder.decode(chunk, { stream: true })).join("") +
-    decoder.decode();
-  return JSON.parse(text);
+  const chunks = record.kind === "file" ? await Array.fromAsync(record.body()) : [];
+  const bytes = new Uint8Array(chunks.reduce((n, chunk) => n + chunk.length, 0));
+  chunks.reduce((at, chunk) => (bytes.set(chunk, at), at + chunk.length), 0);
+  assert.equal(bytes.length, record.kind === "file" ? record.size : 0);
+  return JSON.parse(new TextDecoder().decode(bytes));
 }
 
 /** Every digest reachable from a descriptor, by a plain walk of the store's JSON. */
@@ -298,13 +300,19 @@ Deno.test("planArchive with skipDockerManifest leaves out manifest.json and noth
   const withIt = await plan(requests, { platform });
   const without = await plan(requests, { platform, skipDockerManifest: true });
   assert(names(withIt).includes("manifest.json"));
-  assert.deepEqual(without.records, withIt.records.filter((r) => r.name !== "manifest.json"));
+  // A file record's body is a function, made per plan: compared by what it makes.
+  const shape = async (r: ArchiveRecord) =>
+    r.kind === "file" ? { ...r, body: await Array.fromAsync(r.body()) } : r;
+  assert.deepEqual(
+    await Promise.all(without.records.map(shape)),
+    await Promise.all(withIt.records.filter((r) => r.name !== "manifest.json").map(shape)),
+  );
   assert.deepEqual(without.manifests, withIt.manifests);
 });
 
 Deno.test("planArchive writes no manifest.json for indexes without a platform", async () => {
   const p = await plan([await request(MULTI), await request(NESTED)]);
-  assert.equal(dockerManifest(p), undefined);
+  assert.equal(await dockerManifest(p), undefined);
 });
 
 /**
@@ -364,7 +372,7 @@ Deno.test("planArchive writes manifest.json entries in request order", async () 
     );
     // The Windows image's foreign layer is not in the store: leave it out, as exports do.
     const blobFilter = (d: Descriptor) => !isNonDistributable(d.mediaType);
-    const entries = dockerManifest(await plan(requests, { platform, blobFilter }));
+    const entries = await dockerManifest(await plan(requests, { platform, blobFilter }));
     assert.deepEqual(
       entries?.map((e) => [e.Config, e.RepoTags]),
       await Promise.all(expected.map(async ([name, tags]) => [await amd64Config(name), tags])),
@@ -389,7 +397,7 @@ Deno.test("planArchive leaves filtered blobs out without looking them up", async
     assert(!counting.stats.has(digest) && !counting.opens.has(digest), digest);
   }
   // They are still listed in manifest.json, and their algorithm's directory is there.
-  const layers = dockerManifest(p)?.flatMap((e) => e.Layers ?? []);
+  const layers = (await dockerManifest(p))?.flatMap((e) => e.Layers ?? []);
   for (const digest of filtered) assert(layers?.includes(blobPath(digest)), digest);
   assert(names(p).includes("blobs/sha256/"));
 });
@@ -437,4 +445,22 @@ Deno.test("planArchive refuses an index the platform selects for manifest.json, 
     () => plan([nested], { platform: only(parsePlatform("linux/arm64")) }),
     InvalidDigestError, // its config decodes as {}, with an empty digest
   );
+});
+
+Deno.test("utf8Length counts what TextEncoder writes", () => {
+  const cases = [
+    "",
+    "abc",
+    "ü",
+    "€",
+    "😀",
+    "a😀b",
+    "\ud800",
+    "\udc00",
+    "x\ud800",
+    "\ud800\ud800\udc00",
+  ];
+  for (const text of [...cases, cases.join(""), "ü😀\u2028".repeat(1000)]) {
+    assert.equal(utf8Length(text), new TextEncoder().encode(text).length, JSON.stringify(text));
+  }
 });

@@ -18,7 +18,7 @@ import {
   paddingLength,
   type TarEntry,
 } from "./tar.ts";
-import type { ArchivePlan, ArchiveRecord } from "./walk.ts";
+import type { ArchivePlan, ArchiveRecord, FileRecord } from "./walk.ts";
 /** Result of filling one chunk. */
 export interface Fill {
   /** Bytes written into the chunk. */
@@ -37,6 +37,8 @@ export class ArchiveWriter {
   /** Bytes queued for the output ahead of anything else: what did not fit in the last buffer. */
   #pending: Uint8Array[] = [];
   #blob?: BlobCopy;
+  /** The file record whose body is being written, and how many of its bytes were. */
+  #file?: { record: FileRecord; body: AsyncIterator<Uint8Array>; written: number };
   #ended = false;
 
   constructor(
@@ -91,6 +93,8 @@ export class ArchiveWriter {
           filled += this.#put(target, filled, ZEROS.subarray(0, paddingLength(this.#blob.size)));
           this.#blob = undefined;
         }
+      } else if (this.#file !== undefined) {
+        filled += await this.#fillFile(target, filled);
       } else if (this.#next < this.#records.length) {
         filled += await this.#startNext(target, filled);
       } else if (!this.#ended) {
@@ -120,8 +124,7 @@ export class ArchiveWriter {
       written = this.#put(target, at, encodeHeader(entry));
     }
     if (record.kind === "file") {
-      for (const chunk of record.chunks) written += this.#put(target, at + written, chunk);
-      written += this.#put(target, at + written, ZEROS.subarray(0, paddingLength(entry.size)));
+      this.#file = { record, body: record.body()[Symbol.asyncIterator](), written: 0 };
     } else if (record.kind === "blob" && record.bytes !== undefined) {
       written += this.#put(target, at + written, record.bytes);
       written += this.#put(target, at + written, ZEROS.subarray(0, paddingLength(entry.size)));
@@ -129,6 +132,28 @@ export class ArchiveWriter {
       this.#blob = await openBlobCopy(this.#provider, record.descriptor, record.origin);
     }
     return written;
+  }
+
+  /**
+   * Writes the next chunk of the file record's body at `at` of `target` (what does not fit is
+   * queued), or its padding at the end. Returns the bytes written.
+   */
+  async #fillFile(target: Uint8Array, at: number): Promise<number> {
+    const file = this.#file!;
+    const { value, done } = await file.body.next();
+    if (!done) {
+      file.written += value.length;
+      if (file.written <= file.record.size) return this.#put(target, at, value);
+    }
+    if (file.written !== file.record.size) {
+      const made = file.written > file.record.size ? "over" : `${file.written} bytes long, not`;
+      throw new Error(
+        `The archive's ${file.record.name} came out ${made} the ${file.record.size} bytes ` +
+          `it was measured at`,
+      );
+    }
+    this.#file = undefined;
+    return this.#put(target, at, ZEROS.subarray(0, paddingLength(file.record.size)));
   }
 
   /**
@@ -151,16 +176,15 @@ export class ArchiveWriter {
     const blob = this.#blob;
     this.#blob = undefined;
     await blob?.cancel();
+    const file = this.#file;
+    this.#file = undefined;
+    await file?.body.return?.();
   }
 }
 
 function sizeOf(record: ArchiveRecord): number {
   if (record.kind === "directory") return 0;
-  if (record.kind === "file") {
-    let size = 0;
-    for (const chunk of record.chunks) size += chunk.length;
-    return size;
-  }
+  if (record.kind === "file") return record.size;
   return record.descriptor.size;
 }
 

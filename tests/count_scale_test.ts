@@ -92,7 +92,7 @@ Deno.test("at count scale, the plan keeps documents within its budget and each b
     const budget = 100 * 1024;
     const counting = new CountingProvider(layout);
     const plan = await planArchive(counting, requests, { documentCacheBytes: budget });
-    const blobs = plan.records.filter((r) => r.kind === "blob");
+    const blobs = [...plan.records].filter((r) => r.kind === "blob");
     assert.equal(blobs.length, countStoreBlobs(images));
     let kept = 0;
     for (const record of blobs) kept += record.bytes?.length ?? 0;

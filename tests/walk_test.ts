@@ -69,13 +69,13 @@ async function plan(
   return await planArchive(provider, requests, options);
 }
 
-const names = (p: ArchivePlan) => p.records.map((r) => r.name);
+const names = (p: ArchivePlan) => [...p.records].map((r) => r.name);
 
 /** The parsed manifest.json of a plan, or undefined when it has none. */
 async function dockerManifest(
   p: ArchivePlan,
 ): Promise<{ Config: string; RepoTags: string[] | null; Layers: string[] | null }[] | undefined> {
-  const record = p.records.find((r) => r.name === "manifest.json");
+  const record = [...p.records].find((r) => r.name === "manifest.json");
   if (record === undefined) return undefined;
   assert.equal(record.kind, "file");
   const chunks = record.kind === "file" ? await Array.fromAsync(record.body()) : [];
@@ -98,7 +98,7 @@ async function reachable(desc: Descriptor, found = new Set<string>()): Promise<S
 /** Checks that a plan's records are sorted by name (as Go compares strings), with no repeats. */
 function assertSortedUnique(p: ArchivePlan): void {
   for (let i = 1; i < p.records.length; i++) {
-    const [a, b] = [p.records[i - 1].name, p.records[i].name];
+    const [a, b] = [p.records.at(i - 1)!.name, p.records.at(i)!.name];
     assert(compareCodePoints(a, b) < 0, `${a} then ${b}`);
   }
 }
@@ -128,7 +128,7 @@ for (const [label, requested, options] of SHARING_CASES) {
     const counting = new CountingProvider(store);
     const p = await plan(requests, options, counting);
     assertSortedUnique(p);
-    const blobs = p.records.flatMap((r) => r.kind === "blob" ? [r] : []);
+    const blobs = [...p.records].flatMap((r) => r.kind === "blob" ? [r] : []);
     for (const record of blobs) {
       const { digest, mediaType } = record.descriptor;
       const document = isManifestType(mediaType) || isIndexType(mediaType);
@@ -164,7 +164,7 @@ Deno.test("planArchive expands a diamond of shared children once, in linear time
   let asked = 0;
   const counting = new CountingProvider(await openLayout(scratch.dir));
   const p = await plan([inner], { blobFilter: () => (asked++, true) }, counting);
-  assert.equal(p.records.filter((r) => r.kind === "blob").length, LEVELS + 4);
+  assert.equal([...p.records].filter((r) => r.kind === "blob").length, LEVELS + 4);
   assert(asked <= 4 * LEVELS, `the filter was asked ${asked} times`);
   for (const [digest, n] of [...counting.opens, ...counting.stats]) assert.equal(n, 1, digest);
 });
@@ -193,7 +193,7 @@ Deno.test("planArchive records every reachable blob, sorted by name, without rep
 Deno.test("planArchive gives each kind of record its mode", async () => {
   const p = await plan([await request(HELLO)]);
   const modes = Object.fromEntries(
-    p.records.map((r) => [r.kind === "blob" ? r.kind : r.name, r.mode]),
+    [...p.records].map((r) => [r.kind === "blob" ? r.kind : r.name, r.mode]),
   );
   assert.deepEqual(modes, {
     "blobs/": 0o755,
@@ -217,7 +217,7 @@ Deno.test("planArchive with a platform walks only the matching children of an in
   const i386 = index.manifests.find((m: Descriptor) => m.platform?.architecture === "386");
   const expected = await reachable(i386, new Set([p.manifests[0].digest]));
   assert.deepEqual(
-    p.records.filter((r) => r.kind === "blob").map((r) => r.name),
+    [...p.records].filter((r) => r.kind === "blob").map((r) => r.name),
     [...expected].map(blobPath).sort(compareCodePoints),
   );
   // The other platforms' manifests were not even read.
@@ -240,7 +240,7 @@ Deno.test("planArchive adds directory records only for algorithms it walked into
       algorithm,
     );
   const directories = (p: ArchivePlan) =>
-    p.records.filter((r) => r.kind === "directory").map((r) => r.name);
+    [...p.records].filter((r) => r.kind === "directory").map((r) => r.name);
 
   await t.step("an index with no children: its blob, but no blobs/ directories", async () => {
     const empty = await index([]);
@@ -304,8 +304,8 @@ Deno.test("planArchive with skipDockerManifest leaves out manifest.json and noth
   const shape = async (r: ArchiveRecord) =>
     r.kind === "file" ? { ...r, body: await Array.fromAsync(r.body()) } : r;
   assert.deepEqual(
-    await Promise.all(without.records.map(shape)),
-    await Promise.all(withIt.records.filter((r) => r.name !== "manifest.json").map(shape)),
+    await Promise.all([...without.records].map(shape)),
+    await Promise.all([...withIt.records].filter((r) => r.name !== "manifest.json").map(shape)),
   );
   assert.deepEqual(without.manifests, withIt.manifests);
 });
@@ -386,7 +386,7 @@ Deno.test("planArchive leaves filtered blobs out without looking them up", async
   const requests = [await request(RESTRICTED), await request(WINDOWS)];
   const filter = (d: Descriptor) => !isNonDistributable(d.mediaType);
   const p = await plan(requests, { blobFilter: filter }, counting);
-  const streamed = p.records.flatMap((r) => r.kind === "blob" ? [r.descriptor.digest] : []);
+  const streamed = [...p.records].flatMap((r) => r.kind === "blob" ? [r.descriptor.digest] : []);
   // The restricted layer (present) and the Windows foreign layer (absent from the store).
   const filtered = [
     "sha256:a11a14317f781f206d5efee76fdf27916d729dbc006d65122db72ed44150d142",
@@ -425,7 +425,7 @@ Deno.test("planArchive walks MAX_WALK_DEPTH levels below a request, and no more"
   const p = await plan([deepest], {}, layout);
   assertSortedUnique(p);
   // The indexes, hello's manifest, its config and two layers.
-  assert.equal(p.records.filter((r) => r.kind === "blob").length, MAX_WALK_DEPTH - 1 + 4);
+  assert.equal([...p.records].filter((r) => r.kind === "blob").length, MAX_WALK_DEPTH - 1 + 4);
 
   const tooDeep = await chain(MAX_WALK_DEPTH);
   await assert.rejects(

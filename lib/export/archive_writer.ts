@@ -18,7 +18,7 @@ import {
   paddingLength,
   type TarEntry,
 } from "./tar.ts";
-import type { ArchivePlan, ArchiveRecord, FileRecord } from "./walk.ts";
+import type { ArchivePlan, ArchiveRecord, FileRecord, RecordList } from "./walk.ts";
 /** Result of filling one chunk. */
 export interface Fill {
   /** Bytes written into the chunk. */
@@ -30,7 +30,7 @@ export interface Fill {
 /** Writes the planned records as tar, chunk by chunk, into buffers it is handed. */
 export class ArchiveWriter {
   readonly #provider: ContentProvider;
-  readonly #records: readonly ArchiveRecord[];
+  readonly #records: RecordList;
   readonly #onProgress?: (progress: ExportProgress) => void;
   readonly #progress: ExportProgress;
   #next = 0;
@@ -115,7 +115,7 @@ export class ArchiveWriter {
    * not fit), with its body when in memory, or opens its blob. Returns the bytes written.
    */
   async #startNext(target: Uint8Array, at: number): Promise<number> {
-    const record = this.#records[this.#next++];
+    const record = this.#records.at(this.#next++)!;
     const entry = entryOf(record);
     let written: number;
     if (headerLength(entry) <= target.length - at) {

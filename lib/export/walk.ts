@@ -26,6 +26,8 @@ import {
   withOrigin,
 } from "../stores/content.ts";
 import { isDigest, parseDigest } from "../oci/digest.ts";
+import { BlobTable } from "./blob_table.ts";
+import { grow } from "../oci/digest_ids.ts";
 import {
   ANNOTATION_IMAGE_NAME,
   archiveIndexParts,
@@ -120,10 +122,21 @@ export interface BlobRecord {
 /** One record of the archive. */
 export type ArchiveRecord = FileRecord | DirectoryRecord | BlobRecord;
 
+/**
+ * Records in archive order, each made when asked for: an array is one, and so is a plan's, which
+ * keeps its blobs in a compact table rather than as objects.
+ */
+export interface RecordList extends Iterable<ArchiveRecord> {
+  /** How many records there are. */
+  readonly length: number;
+  /** The record at an index. */
+  at(index: number): ArchiveRecord | undefined;
+}
+
 /** What the walk found: the archive's records, sorted and without repeated names. */
 export interface ArchivePlan {
   /** The records in archive order. */
-  records: ArchiveRecord[];
+  records: RecordList;
   /** The descriptors listed in the archive's index.json. */
   manifests: Descriptor[];
   /**
@@ -165,13 +178,20 @@ export interface IncompleteImage {
   missing: { role: string; digest: string };
 }
 
-type Children = Descriptor[] | "skip";
+type Children = readonly Descriptor[] | "skip";
 
-/** A manifest or index read and parsed, and whether the walk has been through its children. */
+/**
+ * A manifest or index read and parsed, and whether the walk has been through its children. Once
+ * it has, a manifest keeps its children only as ids in the blob table (config first), which is
+ * all manifest.json needs of them.
+ */
 interface Expansion {
   mediaType: string;
   children: Children;
   walked: boolean;
+  /** A walked manifest's children: where their ids start in the walk's pool, and how many. */
+  firstId: number;
+  ids: number;
   /** The same digest expanded as another media type. */
   next?: Expansion;
 }
@@ -193,13 +213,17 @@ export async function planArchive(
 class Walk {
   readonly #provider: ContentProvider;
   readonly #options: WalkOptions;
-  readonly #records: WalkedBlob[] = [];
+  /** Every digest the walk has seen, and the blobs that go into the archive. */
+  readonly #table = new BlobTable();
+  /** The children of walked manifests, as ids in the table, one manifest after another. */
+  #childIds = new Uint32Array(4096);
+  #childIdsUsed = 0;
   readonly #algorithms = new Set<string>();
   /**
-   * Children of each expanded manifest or index, by digest (then media type: the same bytes may
-   * be reached as two types). Blobs without children are not kept here.
+   * Children of each expanded manifest or index, by the id of its digest in the table (then media
+   * type: the same bytes may be reached as two types). Blobs without children are not kept here.
    */
-  readonly #expanded = new Map<string, Expansion>();
+  readonly #expanded = new Map<number, Expansion>();
   /**
    * Verified bytes of documents read, by digest, up to {@linkcode DOCUMENT_CACHE_BYTES} in all:
    * their records carry them to the writer, which then need not open them again.
@@ -278,6 +302,9 @@ class Walk {
         );
       }
     }
+    // Arrays grown by push keep room for more (about 200 bytes each): kept to the end, one per
+    // image, they are trimmed to what they hold.
+    for (const entry of dockerManifests.values()) entry.names = entry.names.slice();
 
     const records: ArchiveRecord[] = [];
     records.push(file("oci-layout", 0o444, OCI_LAYOUT));
@@ -305,20 +332,14 @@ class Walk {
         records.push({ kind: "directory", name: `blobs/${algorithm}/`, mode: 0o755 });
       }
     }
-    // Blob paths sort as their (validated) digests do: `blobs/<algorithm>/<hex>` against
-    // `<algorithm>:<hex>`, no algorithm's name the start of another's.
-    const blobs = this.#records;
-    blobs.sort(byDigest);
-    let unique = 0;
-    for (const record of blobs) {
-      if (unique === 0 || record.descriptor.digest !== blobs[unique - 1].descriptor.digest) {
-        blobs[unique++] = record;
-      }
-    }
-    blobs.length = unique;
+    const blobs = this.#table.archiveOrder();
     await this.#statRecords(blobs);
     records.sort(byName);
-    return { records: mergeSorted(records, blobs), manifests, incomplete };
+    return {
+      records: new PlanRecords(records, blobs, this.#table, this.#documents),
+      manifests,
+      incomplete,
+    };
   }
 
   /**
@@ -330,8 +351,9 @@ class Walk {
     this.#validate(desc, origin);
     // containerd parses a requested index without checking its kind; #children refuses a
     // confused document here as everywhere else (CVE-2021-41190). An index is never skipped.
-    const children = (await this.#expand(desc, origin)).children as Descriptor[];
-    this.#addBlob(desc, origin, false);
+    const id = this.#table.intern(desc.digest);
+    const children = (await this.#expand(desc, origin, id)).children as Descriptor[];
+    this.#addBlob(desc, origin, false, id);
     const selected: Descriptor[] = [];
     const visits = children.filter((child) =>
       !options.platform || options.allPlatforms || child.platform === undefined ||
@@ -365,8 +387,11 @@ class Walk {
     return undefined;
   }
 
-  /** containerd's `images.Walk` with `ChildrenHandler` and the export handler. */
-  async #visit(desc: Descriptor, origin: BlobOrigin, depth: number): Promise<void> {
+  /**
+   * containerd's `images.Walk` with `ChildrenHandler` and the export handler. Returns the id of
+   * the descriptor's digest in the blob table.
+   */
+  async #visit(desc: Descriptor, origin: BlobOrigin, depth: number): Promise<number> {
     if (depth > MAX_WALK_DEPTH) {
       throw new InvalidDocumentError(
         `${
@@ -376,58 +401,70 @@ class Walk {
       );
     }
     this.#validate(desc, origin);
+    const id = this.#table.intern(desc.digest);
     const manifest = isManifestType(desc.mediaType);
     if (!manifest && !isIndexType(desc.mediaType)) {
-      // No children: nothing to expand or remember (records are deduplicated at the end).
-      this.#addBlob(desc, origin, true);
-      return;
+      // No children: nothing to expand or remember (the table keeps each blob once).
+      this.#addBlob(desc, origin, true, id);
+      return id;
     }
-    const expansion = await this.#expand(desc, origin);
+    const expansion = await this.#expand(desc, origin, id);
     const children = expansion.children;
-    if (children === "skip") return;
-    this.#addBlob(desc, origin, true);
-    if (expansion.walked) return; // its children were walked the first time, from the same bytes
+    if (children === "skip") return id;
+    this.#addBlob(desc, origin, true, id);
+    if (expansion.walked) return id; // its children were walked the first time, from the same bytes
     expansion.walked = true;
     if (manifest) {
-      // One origin object per image and role, shared by the records of its blobs.
       const config = { image: origin.image, role: "config" };
       const layer = { image: origin.image, role: "layer" };
+      const ids: number[] = [];
       for (const [i, child] of children.entries()) {
-        await this.#visit(child, i === 0 ? config : layer, depth + 1);
+        ids.push(await this.#visit(child, i === 0 ? config : layer, depth + 1));
       }
+      // Walked: from now on only the children's ids are kept.
+      this.#childIds = grow(this.#childIds, this.#childIdsUsed + ids.length);
+      this.#childIds.set(ids, this.#childIdsUsed);
+      expansion.firstId = this.#childIdsUsed;
+      expansion.ids = ids.length;
+      this.#childIdsUsed += ids.length;
+      expansion.children = WALKED;
     } else {
       for (const [i, child] of children.entries()) {
         this.#readAhead(children, i, origin);
         await this.#visit(child, { image: origin.image, role: roleOf(child) }, depth + 1);
       }
     }
+    return id;
   }
 
   /** A manifest's or index's children, from the document read the first time it is asked. */
-  async #expand(desc: Descriptor, origin: BlobOrigin): Promise<Expansion> {
-    let expansion = this.#expansion(desc);
+  async #expand(desc: Descriptor, origin: BlobOrigin, id: number): Promise<Expansion> {
+    let expansion = this.#expansion(desc, id);
     if (expansion === undefined) {
       const children = await this.#children(desc, origin);
-      expansion = { mediaType: desc.mediaType, children, walked: false };
-      const first = this.#expanded.get(desc.digest);
-      if (first === undefined) this.#expanded.set(desc.digest, expansion);
+      // Every field set here, so that the object keeps them all in itself.
+      expansion = {
+        mediaType: desc.mediaType,
+        children,
+        walked: false,
+        next: undefined,
+        firstId: 0,
+        ids: 0,
+      };
+      const first = this.#expanded.get(id);
+      if (first === undefined) this.#expanded.set(id, expansion);
       else [expansion.next, first.next] = [first.next, expansion];
     }
     return expansion;
   }
 
-  /** The expansion of a manifest or index, if it was expanded. */
-  #expansion(desc: Descriptor): Expansion | undefined {
-    let expansion = this.#expanded.get(desc.digest);
+  /** The expansion of a manifest or index (whose digest has this id), if it was expanded. */
+  #expansion(desc: Descriptor, id: number): Expansion | undefined {
+    let expansion = this.#expanded.get(id);
     while (expansion !== undefined && expansion.mediaType !== desc.mediaType) {
       expansion = expansion.next;
     }
     return expansion;
-  }
-
-  /** The children a manifest or index was expanded to, if it was. */
-  #expandedChildren(desc: Descriptor): Children | undefined {
-    return this.#expansion(desc)?.children;
   }
 
   /** containerd's `images.Children`, or the skip-missing handler wrapped around it. */
@@ -480,21 +517,28 @@ class Walk {
     names: readonly string[],
   ): Promise<DockerManifestEntry> {
     const origin: BlobOrigin = { image: names[0] ?? desc.digest, role: "manifest" };
-    // The manifest's children as the walk expanded them; read again when they were not kept
-    // (skipMissing left them out) or the entry is not a manifest (a platform may select an index
-    // in an index, which decodeManifest then refuses, as containerd fails there too).
-    const children = isManifestType(desc.mediaType) ? this.#expandedChildren(desc) : undefined;
-    let manifest: { config: Descriptor; layers: readonly Descriptor[] };
-    if (Array.isArray(children) && children.length > 0) {
-      manifest = { config: children[0], layers: children.slice(1) };
+    // The manifest's children as the walk kept them; read again when it did not (skipMissing
+    // left them out) or the entry is not a manifest (a platform may select an index in an
+    // index, which decodeManifest then refuses, as containerd fails there too).
+    const expansion = isManifestType(desc.mediaType)
+      ? this.#expansion(desc, this.#table.intern(desc.digest))
+      : undefined;
+    let config: string;
+    let layers: string[];
+    if (expansion?.ids) {
+      const ids = this.#childIds.subarray(expansion.firstId, expansion.firstId + expansion.ids);
+      config = this.#table.path(ids[0]);
+      layers = Array.from(ids.subarray(1), (id) => this.#table.path(id));
     } else {
       const bytes = await this.#document(desc, origin);
-      manifest = this.#parse(desc, origin, () => decodeManifest(bytes));
+      const manifest = this.#parse(desc, origin, () => decodeManifest(bytes));
+      const path = (d: Descriptor, role: string) => {
+        this.#validate(d, { image: origin.image, role });
+        return blobPathOf(d.digest);
+      };
+      config = path(manifest.config, "config");
+      layers = manifest.layers.map((layer) => path(layer, "layer"));
     }
-    const path = (d: Descriptor, role: string) => {
-      this.#validate(d, { image: origin.image, role });
-      return blobPathOf(d.digest);
-    };
     const repoTags: string[] = [];
     for (const name of names) {
       // containerd writes digest-only names too, but docker load rejects them ("invalid tag").
@@ -502,20 +546,18 @@ class Walk {
       repoTags.push(familiarizeReference(name));
     }
     return {
-      config: path(manifest.config, "config"),
+      config,
       repoTags: repoTags.length > 0 ? repoTags : undefined,
-      layers: manifest.layers.length > 0
-        ? manifest.layers.map((layer) => path(layer, "layer"))
-        : undefined,
+      layers: layers.length > 0 ? layers : undefined,
     };
   }
 
   /** The export handler: a blob record (unless filtered out) and its algorithm's directory. */
-  #addBlob(desc: Descriptor, origin: BlobOrigin, registerAlgorithm: boolean): void {
+  #addBlob(desc: Descriptor, origin: BlobOrigin, registerAlgorithm: boolean, id: number): void {
     // The digest was validated: its algorithm is what comes before the colon.
     if (registerAlgorithm) this.#algorithms.add(desc.digest.slice(0, desc.digest.indexOf(":")));
     if (this.#options.blobFilter && !this.#options.blobFilter(desc)) return;
-    this.#records.push(new WalkedBlob(desc, origin, this.#documents.get(desc.digest)));
+    this.#table.add(id, desc, origin);
   }
 
   /**
@@ -581,11 +623,13 @@ class Walk {
     return info;
   }
 
-  /** Looks up every blob record that will be streamed from the provider. */
-  async #statRecords(records: readonly BlobRecord[]): Promise<void> {
-    for (const { descriptor, origin } of records) {
+  /** Looks up every blob that will be streamed from the provider. */
+  async #statRecords(ids: Uint32Array): Promise<void> {
+    for (const id of ids) {
+      const descriptor = this.#table.descriptor(id);
       // A manifest or index was read whole, and verified, to be expanded.
       if (isManifestType(descriptor.mediaType) || isIndexType(descriptor.mediaType)) continue;
+      const origin = this.#table.origin(id);
       // Requested blobs were looked up already; the others once each, and not remembered.
       const info = this.#infos.get(descriptor.digest) ??
         await withOrigin(this.#provider.stat(descriptor), descriptor, origin);
@@ -684,58 +728,92 @@ function blobPathOf(digest: string): string {
   return `blobs/${digest.slice(0, colon)}/${digest.slice(colon + 1)}`;
 }
 
-/**
- * A blob record as the walk keeps it, one for each blob of the archive. Its path is made from its
- * digest when asked for (a getter: a copy made by spreading the record has no `name`), which
- * saves a string of about 100 bytes per blob.
- */
-class WalkedBlob implements BlobRecord {
-  readonly kind = "blob";
-  readonly mode = 0o444;
-  readonly descriptor: Descriptor;
-  readonly origin: BlobOrigin;
-  readonly bytes?: Uint8Array;
-
-  constructor(descriptor: Descriptor, origin: BlobOrigin, bytes: Uint8Array | undefined) {
-    this.descriptor = descriptor;
-    this.origin = origin;
-    this.bytes = bytes;
-  }
-
-  get name(): string {
-    return blobPathOf(this.descriptor.digest);
-  }
-}
-
-function byDigest(a: BlobRecord, b: BlobRecord): number {
-  const x = a.descriptor.digest;
-  const y = b.descriptor.digest;
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
 /** Orders records by name; names are ASCII, where this is byte order. */
 function byName(a: ArchiveRecord, b: ArchiveRecord): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
+/** What a walked manifest keeps as its children: nothing but their ids. */
+const WALKED: readonly Descriptor[] = Object.freeze([]);
+
 /**
- * Merges two lists sorted by name into one, a name found in both written once (the first list's
- * record, as a file or directory of the archive itself).
+ * A plan's records: the archive's own files and directories, sorted, and its blobs in the blob
+ * table, in path order; each blob's record is made when asked for. No blob's path equals a file's
+ * or a directory's (`blobs/<algorithm>/<hex>` against `blobs/`, `blobs/<algorithm>/`, and names
+ * outside `blobs/`).
  */
-function mergeSorted(
-  first: readonly ArchiveRecord[],
-  second: readonly ArchiveRecord[],
-): ArchiveRecord[] {
-  const out: ArchiveRecord[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < first.length || j < second.length) {
-    const next = j === second.length || (i < first.length && byName(first[i], second[j]) <= 0)
-      ? first[i++]
-      : second[j++];
-    if (out.length === 0 || out[out.length - 1].name !== next.name) out.push(next);
+class PlanRecords implements RecordList {
+  readonly #files: readonly ArchiveRecord[];
+  readonly #blobs: Uint32Array;
+  readonly #table: BlobTable;
+  readonly #documents: ReadonlyMap<string, Uint8Array>;
+  /** Where each file or directory goes: before the blob at this index of #blobs. */
+  readonly #before: number[];
+
+  constructor(
+    files: readonly ArchiveRecord[],
+    blobs: Uint32Array,
+    table: BlobTable,
+    documents: ReadonlyMap<string, Uint8Array>,
+  ) {
+    this.#files = files;
+    this.#blobs = blobs;
+    this.#table = table;
+    this.#documents = documents;
+    // Each file's place among the blobs, by binary search on their paths.
+    this.#before = files.map((file) => {
+      let low = 0;
+      let high = blobs.length;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if (table.path(blobs[middle]) < file.name) low = middle + 1;
+        else high = middle;
+      }
+      return low;
+    });
   }
-  return out;
+
+  get length(): number {
+    return this.#files.length + this.#blobs.length;
+  }
+
+  at(index: number): ArchiveRecord | undefined {
+    if (!Number.isInteger(index) || index < 0 || index >= this.length) return undefined;
+    // File k sits at position #before[k] + k; count the files before this index.
+    let files = 0;
+    while (files < this.#files.length && this.#before[files] + files < index) files++;
+    if (files < this.#files.length && this.#before[files] + files === index) {
+      return this.#files[files];
+    }
+    return this.#blob(this.#blobs[index - files]);
+  }
+
+  #blob(id: number): BlobRecord {
+    const descriptor = this.#table.descriptor(id);
+    const record: BlobRecord = {
+      kind: "blob",
+      name: blobPathOf(descriptor.digest),
+      mode: 0o444,
+      descriptor,
+      origin: this.#table.origin(id),
+    };
+    // The verified bytes, when the walk kept them and they are what the record says.
+    const bytes = this.#documents.get(descriptor.digest);
+    if (bytes !== undefined && bytes.length === descriptor.size) record.bytes = bytes;
+    return record;
+  }
+
+  *[Symbol.iterator](): Iterator<ArchiveRecord> {
+    let file = 0;
+    let blob = 0;
+    while (file < this.#files.length || blob < this.#blobs.length) {
+      if (file < this.#files.length && this.#before[file] === blob) {
+        yield this.#files[file++];
+      } else {
+        yield this.#blob(this.#blobs[blob++]);
+      }
+    }
+  }
 }
 
 function file(name: string, mode: number, text: string): FileRecord {

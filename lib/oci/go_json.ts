@@ -123,7 +123,34 @@ export function parseJson(bytes: Uint8Array): ParsedJson {
  * @throws {GoJsonError} when a value does not fit the schema.
  */
 export function decodeParsed(parsed: ParsedJson, schema: Schema): unknown {
-  return decodeElement(parsed.value, schema, "");
+  try {
+    return decodeElement(parsed.value, schema);
+  } catch (error) {
+    if (!(error instanceof Failure)) throw error;
+    // The path is made only now: made for every value on the way, it was most of what decoding
+    // a manifest allocated (about 10 KB of 23 per manifest).
+    let path = "";
+    for (let i = error.segments.length - 1; i >= 0; i--) {
+      const segment = error.segments[i];
+      path = typeof segment === "number" ? `${path}[${segment}]` : joinPath(path, segment);
+    }
+    throw new GoJsonError(error.message, path);
+  }
+}
+
+/**
+ * A decoding failure on its way up: the keys and indexes it passes through are added to it, last
+ * first, and {@linkcode decodeParsed} turns it into a {@linkcode GoJsonError} with its path.
+ */
+class Failure {
+  readonly segments: (string | number)[] = [];
+  constructor(readonly message: string) {}
+}
+
+/** Adds the key or index of the value that failed to a failure passing through. */
+function within(error: unknown, segment: string | number): unknown {
+  if (error instanceof Failure) error.segments.push(segment);
+  return error;
 }
 
 /**
@@ -189,7 +216,7 @@ function keepNumberSource(
   return value;
 }
 
-function decodeValue(value: unknown, schema: Schema, path: string): unknown {
+function decodeValue(value: unknown, schema: Schema): unknown {
   if (schema.kind === "raw") return PRESENT;
   // A number parsed without its source is a plain integer of at most 15 digits (parseJson):
   // exact, within both integer kinds' range.
@@ -200,50 +227,70 @@ function decodeValue(value: unknown, schema: Schema, path: string): unknown {
   if (value === null) return undefined; // Go leaves the zero value
   switch (schema.kind) {
     case "string":
-      if (typeof value !== "string") throw typeError("a string", value, path);
+      if (typeof value !== "string") throw typeError("a string", value);
       return goString(value);
     case "int":
     case "int64": {
-      if (!(value instanceof SourceNumber)) throw typeError("an integer", value, path);
+      if (!(value instanceof SourceNumber)) throw typeError("an integer", value);
       if (!/^-?(0|[1-9][0-9]*)$/.test(value.source)) {
-        throw new GoJsonError(`number ${value.source} is not an integer`, path);
+        throw new Failure(`number ${value.source} is not an integer`);
       }
       const big = BigInt(value.source);
       if (big > 9223372036854775807n || big < -9223372036854775808n) {
-        throw new GoJsonError(`number ${value.source} overflows a 64-bit integer`, path);
+        throw new Failure(`number ${value.source} overflows a 64-bit integer`);
       }
       const number = Number(value.source);
       // Sizes must be exact: beyond 2^53 a JavaScript number cannot hold them.
       if (schema.kind === "int" && !Number.isSafeInteger(number)) {
-        throw new GoJsonError(`number ${value.source} is out of range`, path);
+        throw new Failure(`number ${value.source} is out of range`);
       }
       return number;
     }
     case "bytes": {
-      if (Array.isArray(value)) return base64OfArray(value, path);
-      if (typeof value !== "string") throw typeError("a base64 string", value, path);
-      return canonicalBase64(value, path);
+      if (Array.isArray(value)) return base64OfArray(value);
+      if (typeof value !== "string") throw typeError("a base64 string", value);
+      const base64 = canonicalBase64OrUndefined(value);
+      if (base64 === undefined) throw new Failure("illegal base64 data");
+      return base64;
     }
     case "array": {
-      if (!Array.isArray(value)) throw typeError("an array", value, path);
-      return value.map((item, i) => decodeElement(item, schema.of, `${path}[${i}]`));
+      if (!Array.isArray(value)) throw typeError("an array", value);
+      const out = new Array(value.length);
+      for (let i = 0; i < value.length; i++) {
+        try {
+          out[i] = decodeElement(value[i], schema.of);
+        } catch (error) {
+          throw within(error, i);
+        }
+      }
+      return out;
     }
     case "map": {
-      if (!isPlainObject(value)) throw typeError("an object", value, path);
+      if (!isPlainObject(value)) throw typeError("an object", value);
       // Object.fromEntries makes own properties even of keys such as "__proto__".
       return Object.fromEntries(
-        Object.entries(value).map((
-          [key, item],
-        ) => [goString(key), decodeElement(item, schema.of, joinPath(path, key))]),
+        Object.entries(value).map(([key, item]) => {
+          try {
+            return [goString(key), decodeElement(item, schema.of)];
+          } catch (error) {
+            throw within(error, key);
+          }
+        }),
       );
     }
     case "struct": {
-      if (!isPlainObject(value)) throw typeError("an object", value, path);
+      if (!isPlainObject(value)) throw typeError("an object", value);
       const out: Record<string, unknown> = {};
-      for (const [key, item] of Object.entries(value)) {
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
         const field = matchField(schema.fields, goString(key));
         if (field === undefined) continue;
-        const decoded = decodeValue(item, schema.fields[field], joinPath(path, key));
+        let decoded;
+        try {
+          decoded = decodeValue(value[key], schema.fields[field]);
+        } catch (error) {
+          throw within(error, key);
+        }
         if (decoded !== undefined) out[field] = decoded; // null leaves what was there
       }
       return out;
@@ -257,7 +304,7 @@ function goString(value: string): string {
 }
 
 /** Go decodes a JSON array of numbers 0..255 into a []byte too. */
-function base64OfArray(items: unknown[], path: string): string {
+function base64OfArray(items: unknown[]): string {
   let binary = "";
   for (let [i, item] of items.entries()) {
     if (typeof item === "number") item = new SourceNumber(String(item));
@@ -268,15 +315,15 @@ function base64OfArray(items: unknown[], path: string): string {
     const n = item instanceof SourceNumber && /^(0|[1-9][0-9]*)$/.test(item.source)
       ? Number(item.source)
       : NaN;
-    if (!(n <= 255)) throw typeError("a byte (0..255)", item, `${path}[${i}]`);
+    if (!(n <= 255)) throw within(typeError("a byte (0..255)", item), i);
     binary += String.fromCharCode(n);
   }
   return btoa(binary);
 }
 
 /** Array and map elements: Go stores the zero value for `null`, not "absent". */
-function decodeElement(value: unknown, schema: Schema, path: string): unknown {
-  const decoded = decodeValue(value, schema, path);
+function decodeElement(value: unknown, schema: Schema): unknown {
+  const decoded = decodeValue(value, schema);
   if (decoded !== undefined) return decoded;
   switch (schema.kind) {
     case "string":
@@ -295,12 +342,18 @@ function decodeElement(value: unknown, schema: Schema, path: string): unknown {
 /** Go matches a key to a field exactly first, then case-insensitively (with Unicode folds). */
 function matchField(fields: Readonly<Record<string, Schema>>, key: string): string | undefined {
   if (Object.hasOwn(fields, key)) return key;
-  const folded = foldKey(key);
-  for (const name of Object.keys(fields)) {
-    if (foldKey(name) === folded) return name;
+  let folded = FOLDED_FIELDS.get(fields);
+  if (folded === undefined) {
+    // Go matches the first field in declaration order whose folded name is the key's.
+    folded = new Map();
+    for (const name of Object.keys(fields).reverse()) folded.set(foldKey(name), name);
+    FOLDED_FIELDS.set(fields, folded);
   }
-  return undefined;
+  return folded.get(foldKey(key));
 }
+
+/** Each struct schema's fields by folded name, made the first time a key does not match exactly. */
+const FOLDED_FIELDS = new WeakMap<Readonly<Record<string, Schema>>, Map<string, string>>();
 
 function foldKey(key: string): string {
   // Go's foldName: ASCII case folding plus the two non-ASCII runes that fold to ASCII letters.
@@ -312,9 +365,15 @@ function foldKey(key: string): string {
 
 /** Go's reading of a base64 `[]byte`: padded standard alphabet, newlines ignored, re-encoded. */
 export function canonicalBase64(value: string, path = ""): string {
+  const base64 = canonicalBase64OrUndefined(value);
+  if (base64 === undefined) throw new GoJsonError("illegal base64 data", path);
+  return base64;
+}
+
+function canonicalBase64OrUndefined(value: string): string | undefined {
   const compact = value.replace(/[\r\n]/g, "");
   if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(compact)) {
-    throw new GoJsonError("illegal base64 data", path);
+    return undefined;
   }
   // Go decodes leniently (ignoring stray low bits) and re-encodes canonically.
   return btoa(atob(compact));
@@ -325,8 +384,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
     !(value instanceof SourceNumber);
 }
 
-function typeError(expected: string, value: unknown, path: string): GoJsonError {
-  return new GoJsonError(`expected ${expected}, found ${jsonKind(value)}`, path);
+function typeError(expected: string, value: unknown): Failure {
+  return new Failure(`expected ${expected}, found ${jsonKind(value)}`);
 }
 
 function jsonKind(value: unknown): string {

@@ -32,6 +32,8 @@ import {
 } from "../oci/platforms.ts";
 import { normalizeReference, parseNormalizedNamed } from "../oci/reference.ts";
 
+const decoder = new TextDecoder();
+
 /** A store that resolves names and provides blobs, such as a {@linkcode Layout}. */
 export type Store = ContentProvider & ImageStore;
 
@@ -149,7 +151,7 @@ async function descriptorFor(store: Store, digest: string, label: string): Promi
   const bytes = await readVerified(store, { mediaType: "", digest, size }, { image: label });
   let fields: Record<string, unknown>;
   try {
-    fields = JSON.parse(new TextDecoder().decode(bytes));
+    fields = JSON.parse(decoder.decode(bytes));
   } catch {
     throw new InvalidArgumentError(`${label} is not a manifest or index (not JSON)`);
   }
@@ -304,7 +306,7 @@ async function imagePlatforms(read: ReadDocument, target: Descriptor): Promise<s
 
 /** The platform an image config names, formatted. */
 async function configPlatform(read: ReadDocument, config: Descriptor): Promise<string> {
-  const image = JSON.parse(new TextDecoder().decode(await read(config)));
+  const image = JSON.parse(decoder.decode(await read(config)));
   const platform: Platform = {
     os: String(image?.os ?? ""),
     architecture: String(image?.architecture ?? ""),

@@ -518,7 +518,8 @@ Deno.test("Layout.open of a plain file is not verified (the exporter hashes whil
 
 Deno.test("Layout.open after stat reads the blob as it is then: a change in between is caught", async () => {
   // stat() remembers a regular file's size so that the export's open() need not look again; what
-  // open() then reads is checked against the descriptor all the same.
+  // open() then reads is checked against the descriptor all the same, a link is verified before
+  // any byte, and a FIFO never waited on.
   await using store = await TempStore.create();
   const layout = await openLayout(store.root);
   const descriptor = descriptorOf(MANIFEST);
@@ -549,6 +550,26 @@ Deno.test("Layout.open after stat reads the blob as it is then: a change in betw
     const error = await rejection(readVerified(layout, descriptor));
     assert.ok(expected(error), `${what}: ${error}`);
   }
+  // Swapped for a link to a file outside the store: verified in full before any byte is handed
+  // out, as any link. Swapped for a FIFO: refused without waiting for a writer.
+  const outside = `${store.root}/../${store.root.split("/").pop()}-outside`;
+  await Deno.writeFile(outside, OTHER.slice(0, MANIFEST.length));
+  try {
+    await Deno.writeFile(path, MANIFEST);
+    await layout.stat(descriptor);
+    await Deno.remove(path);
+    await Deno.symlink(outside, path);
+    assert.ok((await quickly(rejection(layout.open(descriptor)))) instanceof DigestMismatchError);
+  } finally {
+    await Deno.remove(outside);
+  }
+  await Deno.remove(path);
+  await Deno.writeFile(path, MANIFEST);
+  await layout.stat(descriptor);
+  await Deno.remove(path);
+  await mkfifo(path);
+  assert.ok((await quickly(rejection(readVerified(layout, descriptor)))) instanceof Error);
+  await Deno.remove(path);
   // Unchanged, it reads as ever; a second open (nothing remembered) too.
   await Deno.writeFile(path, MANIFEST);
   await layout.stat(descriptor);

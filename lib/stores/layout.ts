@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { closeSync, constants, openSync, readSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
   type BlobInfo,
@@ -87,7 +88,6 @@ export class Layout implements ContentProvider, ImageStore {
    */
   #checked = new DigestIds();
   #checkedSizes = new Float64Array(1024);
-  #checkedLeft = 0;
 
   /**
    * Internal: use {@linkcode openLayout}, which reads and checks the store's `index.json`.
@@ -200,12 +200,15 @@ export class Layout implements ContentProvider, ImageStore {
     // one costs a round trip through a worker thread, which for a store of many small blobs
     // was nine tenths of an export's time (bench/run.ts --case count).
     const checked = this.#takeChecked(descriptor);
-    if (checked !== undefined) {
-      // stat() found a regular file inside the store, and an export opens each blob it stat()ed
-      // once: open it without looking again. An lstat costs about 6 µs (its FileInfo more than
-      // the call), a tenth of exporting 10,000 small blobs. What is read is checked against the
-      // descriptor as ever; only a blob swapped for a FIFO in between would make open() wait.
-      return fileBlob(fsSync(descriptor, () => Deno.openSync(path, { read: true })), checked);
+    if (checked !== undefined && checked <= SMALL_BLOB_SIZE) {
+      // stat() found a small regular file inside the store, and an export opens each blob it
+      // stat()ed once: open it without looking again (an lstat costs about 6 µs, its FileInfo
+      // more than the call: a fifth of copying a small blob). It is opened without following a
+      // link and without waiting on a FIFO, so a blob swapped for either since is no worse: a
+      // link takes the path below, which verifies it before any byte is handed out; a FIFO
+      // reads as empty, or fails. What is read is checked against the descriptor as ever.
+      const file = openNoFollow(path, descriptor);
+      if (file !== undefined) return fileBlob(file, checked);
     }
     const link = fsSync(descriptor, () => Deno.lstatSync(path));
     // Refuse FIFOs and devices before open() can block on them; a link is followed to see. (A
@@ -226,30 +229,26 @@ export class Layout implements ContentProvider, ImageStore {
     }
   }
 
-  /** Remembers that a blob is a regular file of this size inside the store. */
+  /**
+   * Remembers that a blob is a regular file of this size inside the store. When the memory is
+   * full it starts again: what it forgets is looked at again by open().
+   */
   #check(descriptor: Descriptor, size: number): void {
     if (this.#checked.size >= MAX_CHECKED_BLOBS) {
-      if (this.#checkedLeft > 0) return; // full of blobs yet to be opened
-      // Every blob remembered has been opened: start again.
       this.#checked = new DigestIds();
       this.#checkedSizes = new Float64Array(1024);
     }
-    const known = this.#checked.size;
     const id = this.#checked.intern(descriptor.digest);
     this.#checkedSizes = grow(this.#checkedSizes, id + 1);
-    // New, or opened since it was last remembered: one more to be opened.
-    if (id === known || Number.isNaN(this.#checkedSizes[id])) this.#checkedLeft++;
     this.#checkedSizes[id] = size;
   }
 
   /** The size stat() found for a blob not opened since, forgotten as it is given. */
   #takeChecked(descriptor: Descriptor): number | undefined {
-    if (this.#checkedLeft === 0) return undefined;
     const id = this.#checked.find(descriptor.digest);
     if (id < 0 || Number.isNaN(this.#checkedSizes[id])) return undefined;
     const size = this.#checkedSizes[id];
     this.#checkedSizes[id] = NaN;
-    this.#checkedLeft--;
     return size;
   }
 
@@ -419,6 +418,55 @@ function statBlob(path: string, descriptor: Descriptor): Deno.FileInfo {
   return info;
 }
 
+/** What fileBlob reads: a Deno file, or a file opened through `node:fs`. */
+interface BlobFile {
+  /** Reads into the buffer; 0 or null at the end. */
+  readSync(buffer: Uint8Array): number | null;
+  /** Reads into the buffer; 0 or null at the end. */
+  read(buffer: Uint8Array): Promise<number | null>;
+  close(): void;
+}
+
+/** `O_RDONLY | O_NOFOLLOW | O_NONBLOCK`: never through a final link, never waiting on a FIFO. */
+const NO_FOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/**
+ * Opens a blob file without following a link at its end and without waiting on a FIFO (Deno's own
+ * open can do neither), or returns undefined when the path is a link.
+ */
+function openNoFollow(path: string, descriptor: Descriptor): BlobFile | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, NO_FOLLOW);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "ELOOP") return undefined; // a link: looked at and verified the other way
+    const context = { digest: descriptor.digest, cause: error };
+    if (code === "ENOENT" || code === "ENOTDIR") {
+      throw new NotFoundError(`Blob ${descriptor.digest} not found`, context);
+    }
+    throw new InvalidDocumentError(
+      `Blob ${descriptor.digest} cannot be read: ${(error as Error).message}`,
+      context,
+    );
+  }
+  const readInto = (buffer: Uint8Array): number => {
+    try {
+      return readSync(fd, buffer, 0, buffer.length, null);
+    } catch (error) {
+      throw new InvalidDocumentError(
+        `Blob ${descriptor.digest} cannot be read: ${(error as Error).message}`,
+        { digest: descriptor.digest, cause: error },
+      );
+    }
+  };
+  return {
+    readSync: readInto,
+    read: (buffer) => Promise.resolve().then(() => readInto(buffer)),
+    close: () => closeSync(fd),
+  };
+}
+
 /**
  * An opened blob file. `read()` is the exporter's path: a small blob is read with synchronous calls
  * (one read takes it whole, straight into the consumer's buffer), a larger one asynchronously. The
@@ -427,7 +475,7 @@ function statBlob(path: string, descriptor: Descriptor): Deno.FileInfo {
  * same file, is made only if it is asked for: creating one per blob, with thousands of blobs, cost
  * a megabyte of heap per thousand, kept until a full garbage collection.
  */
-function fileBlob(file: Deno.FsFile, size: number): OpenedBlob {
+function fileBlob(file: BlobFile, size: number): OpenedBlob {
   let closed = false;
   const close = () => {
     if (closed) return;

@@ -164,13 +164,17 @@ export class DigestIds {
     let v1 = k1 | 0;
     let v2 = (0x6c796765 ^ k0) | 0;
     let v3 = (0x74656462 ^ k1) | 0;
-    // The message: the hash bytes as little-endian words, then a block of length and algorithm.
-    for (let i = at; i <= at + length; i += 4) {
-      const m = i < at + length
+    // The message: the hash bytes as little-endian words, then a block of length and algorithm,
+    // two rounds each; then four to finish.
+    const end = at + length;
+    for (let i = at; i <= end + 4; i += 4) {
+      const finishing = i > end;
+      const m = i < end
         ? (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24))
         : ((length << 24) | algorithm);
-      v3 ^= m;
-      for (let round = 0; round < 2; round++) {
+      if (finishing) v2 ^= 0xff;
+      else v3 ^= m;
+      for (let round = finishing ? 4 : 2; round > 0; round--) {
         v0 = (v0 + v1) | 0;
         v1 = (v1 << 5) | (v1 >>> 27);
         v1 ^= v0;
@@ -186,24 +190,7 @@ export class DigestIds {
         v1 ^= v2;
         v2 = (v2 << 16) | (v2 >>> 16);
       }
-      v0 ^= m;
-    }
-    v2 ^= 0xff;
-    for (let round = 0; round < 4; round++) {
-      v0 = (v0 + v1) | 0;
-      v1 = (v1 << 5) | (v1 >>> 27);
-      v1 ^= v0;
-      v0 = (v0 << 16) | (v0 >>> 16);
-      v2 = (v2 + v3) | 0;
-      v3 = (v3 << 8) | (v3 >>> 24);
-      v3 ^= v2;
-      v0 = (v0 + v3) | 0;
-      v3 = (v3 << 7) | (v3 >>> 25);
-      v3 ^= v0;
-      v2 = (v2 + v1) | 0;
-      v1 = (v1 << 13) | (v1 >>> 19);
-      v1 ^= v2;
-      v2 = (v2 << 16) | (v2 >>> 16);
+      if (!finishing) v0 ^= m;
     }
     return (v1 ^ v3) >>> 0;
   }

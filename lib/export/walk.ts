@@ -521,7 +521,7 @@ class Walk {
     // left them out) or the entry is not a manifest (a platform may select an index in an
     // index, which decodeManifest then refuses, as containerd fails there too).
     const expansion = isManifestType(desc.mediaType)
-      ? this.#expansion(desc, this.#table.intern(desc.digest))
+      ? this.#expansion(desc, this.#table.find(desc.digest))
       : undefined;
     let config: string;
     let layers: string[];

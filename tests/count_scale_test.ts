@@ -8,18 +8,12 @@ import assert from "node:assert/strict";
 import { buildCountStore, countStoreBlobs } from "../bench/count_store.ts";
 import { Containerd, requireTools } from "./support/containerd.ts";
 import { as2x, assertSameArchive, collect, optionsFromFlags } from "./support/differential.ts";
-import {
-  type BlobInfo,
-  type ContentProvider,
-  type Descriptor,
-  exportArchive,
-  type OpenedBlob,
-  openLayout,
-} from "../mod.ts";
+import { type ContentProvider, exportArchive, openLayout } from "../mod.ts";
 import { ArchiveWriter } from "../lib/export/archive_writer.ts";
 import { planArchive } from "../lib/export/walk.ts";
 import { ANNOTATION_IMAGE_NAME } from "../lib/oci/documents.ts";
 import { isIndexType, isManifestType } from "../lib/oci/media_types.ts";
+import { CountingProvider } from "./support/counting_provider.ts";
 
 /**
  * Images in the store: 1,000 images, 1,100 names, 5,040 blobs. (ctr imports about a hundred blobs
@@ -59,23 +53,6 @@ Deno.test({
     }
   },
 });
-
-/** Counts what the exporter asks of a provider, and what it gets back. */
-class CountingProvider implements ContentProvider {
-  readonly stats = new Map<string, number>();
-  readonly opens = new Map<string, number>();
-  constructor(readonly inner: ContentProvider) {}
-
-  stat(descriptor: Descriptor): Promise<BlobInfo> {
-    this.stats.set(descriptor.digest, (this.stats.get(descriptor.digest) ?? 0) + 1);
-    return this.inner.stat(descriptor);
-  }
-
-  async open(descriptor: Descriptor): Promise<OpenedBlob> {
-    this.opens.set(descriptor.digest, (this.opens.get(descriptor.digest) ?? 0) + 1);
-    return await this.inner.open(descriptor);
-  }
-}
 
 Deno.test("at count scale, the plan keeps documents within its budget and each blob is read a bounded number of times", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ocipack-count-" });

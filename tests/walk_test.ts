@@ -1,7 +1,7 @@
 // Tests for lib/export/walk.ts planArchive, through a provider that counts what the walk asks of
 // testdata/store (or of a scratch copy, for stores the tests build).
 import assert from "node:assert/strict";
-import type { BlobInfo, ContentProvider, OpenedBlob } from "../lib/stores/content.ts";
+import type { ContentProvider } from "../lib/stores/content.ts";
 import { blobPath } from "../lib/oci/digest.ts";
 import { ANNOTATION_IMAGE_NAME, type Descriptor } from "../lib/oci/documents.ts";
 import { InvalidDigestError, InvalidDocumentError, NotFoundError } from "../lib/oci/errors.ts";
@@ -25,6 +25,7 @@ import {
   type WalkOptions,
 } from "../lib/export/walk.ts";
 import { type Desc, ScratchStore } from "./support/scratch_store.ts";
+import { CountingProvider } from "./support/counting_provider.ts";
 
 const STORE = new URL("../testdata/store/", import.meta.url).pathname;
 const store = await openLayout(STORE);
@@ -37,23 +38,6 @@ const LIST = "docker.io/library/multi:list";
 const WINDOWS = "example.com/windows:ltsc2022";
 const NESTED = "example.com/nested:1";
 const RESTRICTED = "example.com/restricted:1";
-
-/** Counts, per digest, the provider calls the walk makes. */
-class CountingProvider implements ContentProvider {
-  readonly stats = new Map<string, number>();
-  readonly opens = new Map<string, number>();
-  constructor(readonly inner: ContentProvider) {}
-
-  stat(descriptor: Descriptor): Promise<BlobInfo> {
-    this.stats.set(descriptor.digest, (this.stats.get(descriptor.digest) ?? 0) + 1);
-    return this.inner.stat(descriptor);
-  }
-
-  open(descriptor: Descriptor): Promise<OpenedBlob> {
-    this.opens.set(descriptor.digest, (this.opens.get(descriptor.digest) ?? 0) + 1);
-    return this.inner.open(descriptor);
-  }
-}
 
 /** The store's target of an image name, requested under that name (as the exporter does). */
 async function request(name: string, as = name): Promise<Descriptor> {

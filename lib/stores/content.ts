@@ -295,11 +295,7 @@ export async function readVerified(
   if (typeof blob.read === "function") {
     // Straight into `bytes`, to the end or one byte past the descriptor's size.
     try {
-      while (filled < bytes.length) {
-        const n = await blob.read(bytes.subarray(filled));
-        if (n === null) break;
-        filled += n;
-      }
+      filled = await readFull(blob.read.bind(blob), bytes);
     } finally {
       await closeBlob(blob);
     }
@@ -324,6 +320,40 @@ export async function readVerified(
   const content = bytes.subarray(0, filled);
   checkBlobEnd(descriptor, origin, filled, () => digestOf(content, algorithm));
   return content;
+}
+
+/**
+ * Reads through `read()` into `bytes` until it is full or the reads reach the end; returns how
+ * many bytes were read.
+ *
+ * @example Read a small blob whole, with room for one byte too many
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readFull } from "./content.ts";
+ *
+ * const source = new Uint8Array([1, 2, 3]);
+ * let at = 0;
+ * const read = (buffer: Uint8Array) => {
+ *   if (at === source.length) return Promise.resolve(null);
+ *   const n = Math.min(2, buffer.length, source.length - at);
+ *   buffer.set(source.subarray(at, at + n));
+ *   at += n;
+ *   return Promise.resolve(n);
+ * };
+ * assert.equal(await readFull(read, new Uint8Array(4)), 3);
+ * ```
+ */
+export async function readFull(
+  read: (buffer: Uint8Array) => Promise<number | null>,
+  bytes: Uint8Array,
+): Promise<number> {
+  let filled = 0;
+  while (filled < bytes.length) {
+    const n = await read(bytes.subarray(filled));
+    if (n === null) break;
+    filled += n;
+  }
+  return filled;
 }
 
 /**

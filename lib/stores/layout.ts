@@ -398,18 +398,29 @@ function fsSync<T>(descriptor: Descriptor, call: () => T): T {
   try {
     return call();
   } catch (error) {
-    const context = { digest: descriptor.digest, cause: error };
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
-      throw new NotFoundError(`Blob ${descriptor.digest} not found`, context);
+      throw blobFileError(descriptor, error, true);
     }
     if (error instanceof Error && error.name in Deno.errors) {
-      throw new InvalidDocumentError(
-        `Blob ${descriptor.digest} cannot be read: ${error.message}`,
-        context,
-      );
+      throw blobFileError(descriptor, error, false);
     }
     throw error;
   }
+}
+
+/** The error for a failed file call on a blob: absent, or present but unreadable. */
+function blobFileError(
+  descriptor: Descriptor,
+  error: unknown,
+  absent: boolean,
+): NotFoundError | InvalidDocumentError {
+  const context = { digest: descriptor.digest, cause: error };
+  return absent
+    ? new NotFoundError(`Blob ${descriptor.digest} not found`, context)
+    : new InvalidDocumentError(
+      `Blob ${descriptor.digest} cannot be read: ${(error as Error).message}`,
+      context,
+    );
 }
 
 function statBlob(path: string, descriptor: Descriptor): Deno.FileInfo {
@@ -441,23 +452,13 @@ function openNoFollow(path: string, descriptor: Descriptor): BlobFile | undefine
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === "ELOOP") return undefined; // a link: looked at and verified the other way
-    const context = { digest: descriptor.digest, cause: error };
-    if (code === "ENOENT" || code === "ENOTDIR") {
-      throw new NotFoundError(`Blob ${descriptor.digest} not found`, context);
-    }
-    throw new InvalidDocumentError(
-      `Blob ${descriptor.digest} cannot be read: ${(error as Error).message}`,
-      context,
-    );
+    throw blobFileError(descriptor, error, code === "ENOENT" || code === "ENOTDIR");
   }
   const readInto = (buffer: Uint8Array): number => {
     try {
       return readSync(fd, buffer, 0, buffer.length, null);
     } catch (error) {
-      throw new InvalidDocumentError(
-        `Blob ${descriptor.digest} cannot be read: ${(error as Error).message}`,
-        { digest: descriptor.digest, cause: error },
-      );
+      throw blobFileError(descriptor, error, false);
     }
   };
   return {

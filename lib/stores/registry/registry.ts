@@ -20,6 +20,7 @@ import {
   LABEL_DISTRIBUTION_SOURCE,
   MAX_DOCUMENT_SIZE,
   type OpenedBlob,
+  readFull,
 } from "../content.ts";
 import { Digester, isDigest, parseDigest } from "../../oci/digest.ts";
 import { checkDocumentKind, type Descriptor, DocumentError } from "../../oci/documents.ts";
@@ -393,11 +394,7 @@ export class Registry implements ContentProvider, ImageStore, AsyncDisposable {
     const bytes = new Uint8Array(descriptor.size + 1);
     let filled = 0;
     try {
-      while (filled < bytes.length) {
-        const n = await blob.read(bytes.subarray(filled));
-        if (n === null) break;
-        filled += n;
-      }
+      filled = await readFull((buffer) => blob.read(buffer), bytes);
     } finally {
       await blob.stream.cancel().catch(() => {});
     }
